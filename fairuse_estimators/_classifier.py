@@ -1,0 +1,862 @@
+"""FairUseClassifier: route every group to the candidate that serves it best."""
+
+import sys
+import warnings
+from numbers import Integral, Real
+from types import MappingProxyType
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, check_cv
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    RealNotInt,
+    StrOptions,
+)
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    has_fit_parameter,
+    validate_data,
+)
+
+from ._groups import GroupEncoding, column_values, resolve_group_columns
+from ._metrics import METRICS, evidence_kind, group_risks
+from ._report import FairUseReport
+from ._variants import BLOCK_VARIANTS, VARIANTS, design, find_candidate, fit_and_score
+from .exceptions import UnseenGroupWarning
+
+# Risks closer than this are ties, broken toward the simpler candidate.
+_TIE_TOLERANCE = 1e-12
+
+
+def _base_has(attr):
+    """Check that the base estimator (or its fitted clone) has ``attr``."""
+
+    def check(self):
+        if hasattr(self, "estimators_"):
+            return hasattr(self.estimators_["generic"], attr)
+        return hasattr(self._base_estimator(), attr)
+
+    return check
+
+
+class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """Use group attributes only where they help the group that reports them.
+
+    The classifier fits several *variants* of a base classifier: a generic
+    model that ignores the group columns, a one-hot variant, an
+    intersectional variant, and one decoupled model per group. Every
+    personalized variant with the reported group fixed to some group ``g'``
+    is a *candidate* predictor, and so is the generic model: with ``m``
+    intersectional groups the pool holds up to ``1 + 3m`` candidates. The risk
+    of every candidate on every group is estimated on rows the candidate did
+    not train on, and each group is routed to the candidate with the lowest
+    risk. Because every group chooses from the same pool, which contains the
+    generic model and every other group's choice, no group is worse off than
+    under the generic model (rationality) or would be better served by the
+    predictions made for another group (envy-freeness) on that evidence.
+
+    Group columns stay inside ``X``, so the classifier works in Pipelines,
+    :class:`~sklearn.model_selection.GridSearchCV` and
+    :func:`~sklearn.base.clone` without extra plumbing.
+
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        The base classifier cloned for every variant. ``None`` means
+        ``LogisticRegression(max_iter=1000)``. The base never sees the raw
+        group columns.
+
+    group_columns : str, int or sequence of str or int, default=None
+        Names (DataFrame input) or integer positions (array input) of the
+        group attributes inside ``X``. ``None`` means there are no group
+        attributes: the classifier then behaves exactly like the base
+        estimator fitted on all of ``X``.
+
+    variants : tuple of str, default=("generic", "onehot", "intersectional", \
+"decoupled")
+        Variants to fit. ``"generic"`` is required: it is the baseline every
+        group is compared with and the model for withheld or unseen groups.
+
+        - ``"onehot"``: the features plus one indicator per level of each
+          group column;
+        - ``"intersectional"``: the features plus one indicator per
+          intersectional group;
+        - ``"decoupled"``: one model per group fitted on its own rows, for
+          groups with at least ``min_group_size`` rows and every class in
+          every training fold (otherwise the report says why it is absent).
+
+    metric : {"error", "auc", "ece", "log_loss", "brier"}, default="error"
+        Risk used for routing (lower is better). ``"error"`` is the
+        misclassification rate of ``predict``; ``"auc"`` is one minus the ROC
+        AUC within the group (binary targets only); ``"ece"`` is the expected
+        calibration error with 10 equal-width bins on the positive-class
+        probability (top-label for more than two classes); ``"log_loss"`` and
+        ``"brier"`` are as in :mod:`sklearn.metrics`.
+
+    cv : int, float, cross-validation generator or iterable, default=5
+        How risks are estimated on data the candidates did not train on.
+
+        - int ``K``: K-fold cross-fitting stratified by (group, label). Every
+          candidate's out-of-fold predictions give each group's risk; every
+          variant is then refit on all the data.
+        - float in (0, 1): a single holdout split of that size, stratified by
+          (group, label). The models evaluated on the holdout are the ones
+          deployed; nothing is refit.
+        - a splitter or iterable of (train, test) index arrays whose test sets
+          partition the rows, used like an int.
+
+    routing : {"best"}, default="best"
+        ``"best"`` routes each group to the candidate with the lowest risk on
+        its held-out rows. Ties go to the simpler candidate: the generic
+        model, then the group's own one-hot, intersectional and decoupled
+        candidates, then other groups' candidates.
+
+    alpha : float in (0, 1), default=0.1
+        Significance level for statistical statements about the routes; it is
+        validated and recorded, and the routing above does not use it.
+
+    min_group_size : int, default=20
+        Smallest number of rows for which a group gets a decoupled model.
+
+    handle_unknown : {"generic", "error"}, default="generic"
+        What to do at prediction time with a group value never seen in
+        training: ``"generic"`` scores the row with the generic model and
+        raises an :class:`~fairuse_estimators.UnseenGroupWarning`;
+        ``"error"`` raises a ``ValueError``. A missing group value always
+        means the group was withheld and gets the generic model silently.
+
+    n_jobs : int, default=None
+        Number of jobs fitting and scoring the candidates in parallel.
+        ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context.
+
+    random_state : int, RandomState instance or None, default=None
+        Controls the cross-fitting folds or the holdout split. The base
+        estimator's own ``random_state`` is left as given.
+
+    verbose : int, default=0
+        Print progress to stderr when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    n_features_in_ : int
+        Number of columns of ``X`` seen during fit, group columns included.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of ``X`` seen during fit, when it has string column
+        names.
+
+    group_indices_ : ndarray of int
+        Positions of the group columns inside ``X``.
+
+    groups_ : list of tuple
+        The intersectional groups seen in training (rows with no missing
+        group value), in sorted order.
+
+    routing_ : mapping
+        Read-only mapping ``group tuple -> (variant, reported group tuple)``;
+        ``("generic", None)`` for the generic model.
+
+    estimators_ : dict
+        The fitted variants: ``"generic"``, ``"onehot"`` and
+        ``"intersectional"`` map to fitted estimators, ``"decoupled"`` to a
+        list aligned with ``groups_`` (``None`` where a group has none).
+
+    audit_report_ : FairUseReport
+        Risks of every candidate on every group, the routes and the gains.
+
+    See Also
+    --------
+    sklearn.calibration.CalibratedClassifierCV : Another meta-estimator that
+        cross-fits its base estimator.
+
+    Notes
+    -----
+    ``sample_weight`` reaches every base fit (through metadata routing when
+    it is enabled, otherwise whenever the base's ``fit`` accepts it). The
+    risks in ``audit_report_`` stay unweighted averages over the individuals
+    of each group: a fair-use guarantee is a statement about people, not
+    about weights.
+
+    References
+    ----------
+    Suriyakumar, V. M., Ghassemi, M. and Ustun, B. When Personalization Harms:
+    Reconsidering the Use of Group Attributes in Prediction. ICML 2023.
+
+    Examples
+    --------
+    >>> from fairuse_estimators import FairUseClassifier
+    >>> from fairuse_estimators.datasets import load_heart
+    >>> X, y = load_heart(return_X_y=True)
+    >>> clf = FairUseClassifier(group_columns=["sex", "age_group"], random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.8
+    True
+    >>> len(clf.groups_)
+    4
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "group_columns": [None, str, Integral, "array-like"],
+        "variants": ["array-like"],
+        "metric": [StrOptions(set(METRICS))],
+        "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
+        "routing": [StrOptions({"best"})],
+        "alpha": [Interval(Real, 0, 1, closed="neither")],
+        "min_group_size": [Interval(Integral, 1, None, closed="left")],
+        "handle_unknown": [StrOptions({"generic", "error"})],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        group_columns=None,
+        variants=VARIANTS,
+        metric="error",
+        cv=5,
+        routing="best",
+        alpha=0.1,
+        min_group_size=20,
+        handle_unknown="generic",
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.group_columns = group_columns
+        self.variants = variants
+        self.metric = metric
+        self.cv = cv
+        self.routing = routing
+        self.alpha = alpha
+        self.min_group_size = min_group_size
+        self.handle_unknown = handle_unknown
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _base_estimator(self):
+        if self.estimator is None:
+            return LogisticRegression(max_iter=1000)
+        return self.estimator
+
+    # ------------------------------------------------------------------ input
+
+    def _validate_X(self, X, reset, y=None):
+        """Validate ``X`` (and ``y``) and record or check its columns.
+
+        DataFrames are checked for their columns only, so that group columns
+        of any dtype survive; arrays go through ``check_array`` with no dtype
+        conversion. Finiteness is left to the base estimator.
+        """
+        if hasattr(X, "iloc"):
+            if y is None:
+                validate_data(self, X, skip_check_array=True, reset=reset)
+            else:
+                validate_data(self, X, y, skip_check_array=True, reset=reset)
+                y = column_or_1d(y, warn=True)
+                check_consistent_length(X, y)
+            if X.shape[0] == 0:
+                raise ValueError(
+                    f"Found array with 0 sample(s) (shape={X.shape}) while a "
+                    "minimum of 1 is required."
+                )
+            return X, y
+        check = {"dtype": None, "ensure_all_finite": False, "reset": reset}
+        if y is None:
+            return validate_data(self, X, **check), None
+        return validate_data(self, X, y, **check)
+
+    def _split_X(self, X):
+        """Feature block (float array) and raw group columns of ``X``."""
+        features = np.delete(np.arange(self.n_features_in_), self.group_indices_)
+        X_features = X.iloc[:, features] if hasattr(X, "iloc") else X[:, features]
+        X_features = check_array(
+            X_features, dtype="numeric", ensure_all_finite=False, input_name="X"
+        )
+        columns = [column_values(X, j) for j in self.group_indices_]
+        return X_features, columns
+
+    def _group_column_names(self):
+        if hasattr(self, "feature_names_in_"):
+            return [str(self.feature_names_in_[j]) for j in self.group_indices_]
+        return [f"x{j}" for j in self.group_indices_]
+
+    def _check_fit_options(self, n_classes):
+        """Multi-parameter rules that declarative constraints cannot express."""
+        variants = tuple(self.variants)
+        unknown = sorted(set(variants) - set(VARIANTS))
+        if unknown or not variants:
+            raise ValueError(
+                f"variants must be a non-empty subset of {VARIANTS}; got "
+                f"{self.variants!r}."
+            )
+        if "generic" not in variants:
+            raise ValueError(
+                "variants must include 'generic': it is the baseline every group "
+                "is compared with and the model for withheld or unseen groups."
+            )
+        if len(set(variants)) != len(variants):
+            raise ValueError(f"variants lists a variant twice: {self.variants!r}.")
+        base = self._base_estimator()
+        name = type(base).__name__
+        if self.metric == "auc":
+            if n_classes > 2:
+                raise ValueError(
+                    "metric='auc' is defined for binary targets only; y has "
+                    f"{n_classes} classes. Use 'error', 'log_loss', 'brier' or "
+                    "'ece' instead."
+                )
+            if not (
+                hasattr(base, "predict_proba") or hasattr(base, "decision_function")
+            ):
+                raise ValueError(
+                    f"metric='auc' needs scores, but {name} has neither "
+                    "predict_proba nor decision_function."
+                )
+        elif evidence_kind(self.metric) == "proba" and not hasattr(
+            base, "predict_proba"
+        ):
+            raise ValueError(
+                f"metric={self.metric!r} needs probabilities, but {name} has no "
+                "predict_proba. Use metric='error' or 'auc', or wrap the base in "
+                "CalibratedClassifierCV."
+            )
+
+    def _fit_params(self, X, sample_weight, fit_params):
+        """Sample-aligned parameters for every base fit."""
+        if _routing_enabled():
+            routed = process_routing(
+                self, "fit", sample_weight=sample_weight, **fit_params
+            )
+            return routed.estimator.fit
+        params = dict(fit_params)
+        if sample_weight is not None:
+            base = self._base_estimator()
+            if not has_fit_parameter(base, "sample_weight"):
+                raise ValueError(
+                    f"sample_weight was given, but {type(base).__name__}.fit does "
+                    "not accept sample_weight."
+                )
+            params["sample_weight"] = _check_sample_weight(sample_weight, X)
+        return params
+
+    # -------------------------------------------------------------------- fit
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit the variants, estimate every group's risks and route the groups.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Features, group columns included.
+        y : array-like of shape (n_samples,)
+            Target labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights passed to every base fit. The risks used for routing stay
+            unweighted averages over individuals.
+        **fit_params : dict
+            Further parameters for the base estimator's ``fit``, routed with
+            metadata routing when it is enabled.
+
+        Returns
+        -------
+        self : object
+            Fitted classifier.
+        """
+        X, y = self._validate_X(X, reset=True, y=y)
+        check_classification_targets(y)
+        label_encoder = LabelEncoder().fit(y)
+        self.classes_ = label_encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "y has only one class "
+                f"({self.classes_[0]!r}); a classifier needs at least two classes."
+            )
+        y = label_encoder.transform(y)
+        self._check_fit_options(len(self.classes_))
+        self.group_indices_ = resolve_group_columns(
+            self.group_columns,
+            self.n_features_in_,
+            getattr(self, "feature_names_in_", None),
+        )
+        params = self._fit_params(X, sample_weight, fit_params)
+        if not len(self.group_indices_):
+            return self._fit_without_groups(X, y, params)
+
+        X_features, columns = self._split_X(X)
+        self._encoding = GroupEncoding()
+        group_ids = self._encoding.fit(columns)
+        self.groups_ = self._encoding.groups
+        splits, refit = self._splits(y, group_ids)
+        decoupled = self._decoupled_groups(y, group_ids, splits, refit)
+        self._set_candidates(decoupled)
+        evidence, models = self._cross_fit(
+            X_features, y, group_ids, splits, params, decoupled, keep=not refit
+        )
+        if refit:
+            models = self._refit(X_features, y, group_ids, params, decoupled)
+        self.estimators_ = models
+        evaluated = np.full(len(y), -1)
+        for _, test in splits:
+            evaluated[test] = group_ids[test]
+        risks = group_risks(
+            self.metric, y, evidence, evaluated, self._encoding.n_groups
+        )
+        self._route = self._choose_routes(risks)
+        self.audit_report_ = self._make_report(
+            risks, evaluated, group_ids, decoupled, splits, refit
+        )
+        return self
+
+    def _fit_without_groups(self, X, y, params):
+        estimator = clone(self._base_estimator()).fit(X, y, **params)
+        self._encoding = None
+        self.groups_ = []
+        self.estimators_ = {"generic": estimator}
+        self._candidate_variant = ["generic"]
+        self._candidate_group = np.array([-1])
+        self._route = np.empty(0, dtype=np.intp)
+        self.audit_report_ = FairUseReport(
+            metric=self.metric,
+            group_columns=[],
+            groups=[],
+            n=[],
+            risks=np.empty((0, 1)),
+            candidate_variants=["generic"],
+            candidate_groups=[-1],
+            routes=[],
+            notes=[],
+            evidence="no group columns",
+        )
+        return self
+
+    def _splits(self, y, group_ids):
+        """Train/evaluation splits and whether variants are refit afterwards."""
+        n_classes = len(self.classes_)
+        strata = (group_ids + 2) * n_classes + y
+        holdout = isinstance(self.cv, Real) and not isinstance(self.cv, Integral)
+        if holdout:
+            min_count = 2
+        elif self.cv is None or isinstance(self.cv, Integral):
+            min_count = 5 if self.cv is None else self.cv
+        else:
+            min_count = None
+        if min_count is not None:
+            # Strata too small to spread over the folds fall back to their label.
+            counts = np.bincount(strata)
+            strata = np.where(counts[strata] < min_count, y, strata)
+        if holdout:
+            splitter = StratifiedShuffleSplit(
+                n_splits=1, test_size=self.cv, random_state=self.random_state
+            )
+        elif min_count is not None:
+            splitter = StratifiedKFold(
+                n_splits=min_count, shuffle=True, random_state=self.random_state
+            )
+        else:
+            splitter = check_cv(self.cv, y, classifier=True)
+        splits = [
+            (np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(y, strata)
+        ]
+        if not holdout:
+            tested = np.zeros(len(y), dtype=int)
+            for _, test in splits:
+                tested[test] += 1
+            if not (tested == 1).all():
+                raise ValueError(
+                    "The cross-validation splits passed as cv must put every row "
+                    "in exactly one test set; use a K-fold splitter or a float "
+                    "holdout size."
+                )
+        return splits, not holdout
+
+    def _decoupled_groups(self, y, group_ids, splits, refit):
+        """Groups that get a decoupled model, and notes on those that don't."""
+        n_groups, n_classes = self._encoding.n_groups, len(self.classes_)
+        self._decoupled_notes = [""] * n_groups
+        if "decoupled" not in self.variants:
+            return np.zeros(n_groups, dtype=bool)
+        sizes = np.bincount(group_ids[group_ids >= 0], minlength=n_groups)
+        trainings = [train for train, _ in splits] + (
+            [np.arange(len(y))] if refit else []
+        )
+        eligible = sizes >= self.min_group_size
+        for train in trainings:
+            ids = group_ids[train]
+            cells = np.bincount(
+                ids[ids >= 0] * n_classes + y[train][ids >= 0],
+                minlength=n_groups * n_classes,
+            ).reshape(n_groups, n_classes)
+            eligible &= (cells > 0).all(axis=1)
+        for g in np.flatnonzero(~eligible):
+            if sizes[g] < self.min_group_size:
+                why = f"{sizes[g]} rows < min_group_size={self.min_group_size}"
+            else:
+                why = "a training fold lacks a class"
+            self._decoupled_notes[g] = f"no decoupled model: {why}"
+        return eligible
+
+    def _set_candidates(self, decoupled):
+        """The pool: generic, then each personalized variant for each group."""
+        variants, groups = ["generic"], [-1]
+        for variant in VARIANTS[1:]:
+            if variant not in self.variants:
+                continue
+            for g in range(self._encoding.n_groups):
+                if variant != "decoupled" or decoupled[g]:
+                    variants.append(variant)
+                    groups.append(g)
+        self._candidate_variant = variants
+        self._candidate_group = np.asarray(groups, dtype=np.intp)
+
+    def _blocks(self, group_ids):
+        """Indicator blocks of the rows with a group, and one row per group."""
+        grouped = np.maximum(group_ids, 0)
+        all_groups = np.arange(self._encoding.n_groups)
+        return {
+            "onehot": (
+                self._encoding.onehot_block(grouped),
+                self._encoding.onehot_block(all_groups),
+            ),
+            "intersectional": (
+                self._encoding.intersectional_block(grouped),
+                self._encoding.intersectional_block(all_groups),
+            ),
+        }
+
+    def _tasks(self, X, y, group_ids, train, evaluate, params, keep, decoupled):
+        """One (fit, score) task per variant and per decoupled group.
+
+        Every model scores the rows ``evaluate`` (``None`` for none) once per
+        candidate it serves: block variants once per reported group.
+        """
+        base = self._base_estimator()
+        common = {
+            "kind": evidence_kind(self.metric),
+            "n_classes": len(self.classes_),
+            "fit_params": params,
+            "keep": keep,
+        }
+
+        def task(variant, group, rows, block, indicator_rows):
+            scored = [] if evaluate is None else [(evaluate, r) for r in indicator_rows]
+            call = delayed(fit_and_score)(base, X, y, rows, block, scored, **common)
+            return variant, group, call
+
+        tasks = [task("generic", None, train, None, [None])]
+        grouped = train[group_ids[train] >= 0]
+        blocks = self._blocks(group_ids)
+        for variant in BLOCK_VARIANTS:
+            if variant in self.variants:
+                full, per_group = blocks[variant]
+                rows = [per_group[[g]] for g in range(len(per_group))]
+                tasks.append(task(variant, None, grouped, full, rows))
+        for g in np.flatnonzero(decoupled):
+            own = train[group_ids[train] == g]
+            tasks.append(task("decoupled", g, own, None, [None]))
+        return tasks
+
+    def _run(self, tasks, what):
+        if self.verbose:
+            print(f"[FairUseClassifier] {what}: {len(tasks)} fits", file=sys.stderr)
+        results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+            call for _, _, call in tasks
+        )
+        return [(variant, g, result) for (variant, g, _), result in zip(tasks, results)]
+
+    def _cross_fit(self, X, y, group_ids, splits, params, decoupled, keep):
+        """Evidence of every candidate on every evaluated row with a group."""
+        tasks, folds = [], []
+        for train, test in splits:
+            rows = test[group_ids[test] >= 0]
+            fold_tasks = self._tasks(
+                X, y, group_ids, train, rows, params, keep, decoupled
+            )
+            tasks += fold_tasks
+            folds += [rows] * len(fold_tasks)
+        results = self._run(tasks, f"fitting {len(splits)} split(s)")
+        evidence = models = None
+        for rows, (variant, g, (model, scores)) in zip(folds, results):
+            if evidence is None:
+                shape = (len(self._candidate_variant), len(y), *scores[0].shape[1:])
+                evidence = np.zeros(shape, dtype=scores[0].dtype)
+            for candidate, score in zip(self._candidates_of(variant, g), scores):
+                evidence[candidate, rows] = score
+            if keep:
+                models = self._collect(models, variant, g, model)
+        return evidence, models
+
+    def _candidates_of(self, variant, group):
+        """Candidate indices a fitted variant model serves, in group order."""
+        variants = np.asarray(self._candidate_variant)
+        if variant in BLOCK_VARIANTS:
+            return np.flatnonzero(variants == variant)
+        if variant == "decoupled":
+            return np.flatnonzero(
+                (variants == variant) & (self._candidate_group == group)
+            )
+        return [0]
+
+    def _collect(self, models, variant, group, model):
+        if models is None:
+            models = {}
+            if "decoupled" in self.variants:
+                models["decoupled"] = [None] * self._encoding.n_groups
+        if variant == "decoupled":
+            models["decoupled"][group] = model
+        else:
+            models[variant] = model
+        return models
+
+    def _refit(self, X, y, group_ids, params, decoupled):
+        tasks = self._tasks(
+            X, y, group_ids, np.arange(len(y)), None, params, True, decoupled
+        )
+        models = None
+        for variant, g, (model, _) in self._run(tasks, "refitting on all rows"):
+            models = self._collect(models, variant, g, model)
+        return models
+
+    # ---------------------------------------------------------------- routing
+
+    def _preference(self, group):
+        """Candidate indices for ``group`` from simplest to most complex."""
+        own = [
+            find_candidate(self._candidate_variant, self._candidate_group, v, group)
+            for v in VARIANTS[1:]
+        ]
+        own = [c for c in own if c >= 0]
+        rest = [c for c in range(1, len(self._candidate_variant)) if c not in own]
+        return np.array([0, *own, *rest])
+
+    def _choose_routes(self, risks):
+        routes = np.zeros(len(risks), dtype=np.intp)
+        for g, group_risk in enumerate(risks):
+            order = self._preference(g)
+            ordered = group_risk[order]
+            if np.isnan(ordered).all():
+                continue  # no evidence for this group: keep it on the generic model
+            best = np.nanmin(ordered)
+            routes[g] = order[np.flatnonzero(ordered <= best + _TIE_TOLERANCE)[0]]
+        return routes
+
+    def _make_report(self, risks, evaluated, group_ids, decoupled, splits, refit):
+        n_groups = self._encoding.n_groups
+        n = np.bincount(evaluated[evaluated >= 0], minlength=n_groups)
+        notes = list(self._decoupled_notes)
+        for g in range(n_groups):
+            if np.isnan(risks[g]).all():
+                reason = (
+                    "no evaluation rows"
+                    if n[g] == 0
+                    else f"{self.metric} is undefined on these rows"
+                )
+                notes[g] = "; ".join(
+                    filter(None, [notes[g], f"kept generic: {reason}"])
+                )
+        evidence = (
+            f"{len(splits)}-fold cross-fitting"
+            if refit
+            else f"holdout of {len(splits[0][1])} rows"
+        )
+        return FairUseReport(
+            metric=self.metric,
+            group_columns=self._group_column_names(),
+            groups=self.groups_,
+            n=n,
+            risks=risks,
+            candidate_variants=self._candidate_variant,
+            candidate_groups=self._candidate_group,
+            routes=self._route,
+            notes=notes,
+            n_withheld=int((group_ids < 0).sum()),
+            evidence=evidence,
+        )
+
+    @property
+    def routing_(self):
+        """Read-only mapping ``group -> (variant, reported group or None)``."""
+        check_is_fitted(self)
+        routing = {}
+        for group, candidate in zip(self.groups_, self._route):
+            reported = self._candidate_group[candidate]
+            routing[group] = (
+                self._candidate_variant[candidate],
+                None if reported < 0 else self.groups_[reported],
+            )
+        return MappingProxyType(routing)
+
+    # ------------------------------------------------------------- prediction
+
+    def _row_candidates(self, X):
+        """Feature block and the candidate that scores each row."""
+        X, _ = self._validate_X(X, reset=False)
+        X_features, columns = self._split_X(X)
+        group_ids, unseen = self._encoding.transform(
+            columns, self._group_column_names()
+        )
+        if unseen:
+            message = "Group values not seen during fit: " + "; ".join(unseen) + "."
+            if self.handle_unknown == "error":
+                raise ValueError(
+                    message + " Set handle_unknown='generic' to score them with "
+                    "the generic model."
+                )
+            warnings.warn(
+                message + " These rows are scored by the generic model.",
+                UnseenGroupWarning,
+                stacklevel=3,
+            )
+        candidates = np.where(group_ids >= 0, self._route[np.maximum(group_ids, 0)], 0)
+        return X_features, candidates
+
+    def _candidate_model(self, candidate):
+        variant = self._candidate_variant[candidate]
+        group = self._candidate_group[candidate]
+        if variant == "decoupled":
+            return self.estimators_["decoupled"][group], None
+        model = self.estimators_[variant]
+        if variant == "onehot":
+            return model, self._encoding.onehot_block(np.array([group]))
+        if variant == "intersectional":
+            return model, self._encoding.intersectional_block(np.array([group]))
+        return model, None
+
+    def _routed(self, X, method):
+        """Call ``method`` of each row's candidate on that row only."""
+        check_is_fitted(self)
+        if self._encoding is None:
+            X, _ = self._validate_X(X, reset=False)
+            return getattr(self.estimators_["generic"], method)(X)
+        X_features, candidates = self._row_candidates(X)
+        output = None
+        for candidate in np.unique(candidates):
+            rows = np.flatnonzero(candidates == candidate)
+            model, row = self._candidate_model(candidate)
+            result = getattr(model, method)(design(X_features, rows, row))
+            if method == "predict_proba":
+                aligned = np.zeros((len(rows), len(self.classes_)))
+                aligned[:, model.classes_] = result
+                result = aligned
+            if output is None:
+                output = np.empty((len(candidates), *result.shape[1:]), result.dtype)
+            output[rows] = result
+        return output
+
+    def predict(self, X):
+        """Predict classes, each row with its group's routed candidate.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Features, group columns included.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self.classes_[self._routed(X, "predict")]
+
+    @available_if(_base_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities, each row from its group's routed candidate.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Features, group columns included.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        return self._routed(X, "predict_proba")
+
+    @available_if(_base_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Features, group columns included.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    @available_if(_base_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of each row's routed candidate.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Features, group columns included.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        return self._routed(X, "decision_function")
+
+    # ----------------------------------------------------------------- sklearn
+
+    def get_metadata_routing(self):
+        """Get metadata routing of this object.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            Routes ``fit`` metadata such as ``sample_weight`` to every fit of
+            the base estimator.
+        """
+        return MetadataRouter(owner=self).add(
+            estimator=self._base_estimator(),
+            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        base_tags = get_tags(self._base_estimator())
+        tags.input_tags.allow_nan = base_tags.input_tags.allow_nan
+        tags.input_tags.sparse = False
+        tags.classifier_tags.multi_class = base_tags.classifier_tags.multi_class
+        tags.classifier_tags.poor_score = base_tags.classifier_tags.poor_score
+        return tags

@@ -1,0 +1,217 @@
+"""Group columns inside ``X``: locating them, encoding intersectional groups.
+
+A row's *group* is the tuple of its values in the group columns. Every distinct
+tuple seen during ``fit`` is an intersectional group with an integer id; a row
+whose group value is missing has *withheld* its group, and a row whose value
+(or combination of values) was never seen in training belongs to an *unseen*
+group. Both are scored by the generic model.
+"""
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+
+WITHHELD = -2
+UNSEEN = -1
+
+
+def resolve_group_columns(group_columns, n_features, feature_names=None):
+    """Return the integer positions of the group columns inside ``X``.
+
+    Parameters
+    ----------
+    group_columns : None, str, int or sequence of str or int
+        Column names (when ``X`` has column names) or integer positions.
+    n_features : int
+        Number of columns of ``X``.
+    feature_names : ndarray of str or None
+        Column names of ``X``, when it has them.
+
+    Returns
+    -------
+    positions : ndarray of int of shape (n_group_columns,)
+    """
+    if group_columns is None:
+        return np.empty(0, dtype=np.intp)
+    if isinstance(group_columns, str | Integral):
+        group_columns = [group_columns]
+    names = None if feature_names is None else list(feature_names)
+    positions = []
+    for column in group_columns:
+        if isinstance(column, bool | np.bool_) or not isinstance(
+            column, str | Integral
+        ):
+            raise TypeError(
+                "group_columns must hold column names (str) or integer positions; "
+                f"got {column!r} of type {type(column).__name__}."
+            )
+        if isinstance(column, str):
+            if names is None:
+                raise ValueError(
+                    f"group_columns names the column {column!r}, but X has no "
+                    "column names. Pass a pandas DataFrame or give integer "
+                    "positions instead."
+                )
+            if column not in names:
+                raise ValueError(
+                    f"The group column {column!r} is not a column of X. "
+                    f"X has the columns {names!r}."
+                )
+            positions.append(names.index(column))
+        else:
+            if not -n_features <= column < n_features:
+                raise ValueError(
+                    f"The group column position {column} is out of range for X "
+                    f"with {n_features} columns."
+                )
+            positions.append(int(column) % n_features)
+    positions = np.asarray(positions, dtype=np.intp)
+    if len(np.unique(positions)) != len(positions):
+        raise ValueError(
+            f"group_columns={group_columns!r} names the same column more than once."
+        )
+    if len(positions) == n_features:
+        raise ValueError(
+            "Every column of X is a group column; the generic model needs at "
+            "least one other feature."
+        )
+    return positions
+
+
+def column_values(X, position):
+    """Return column ``position`` of ``X`` (DataFrame or 2-D array) as 1-D array."""
+    if hasattr(X, "iloc"):
+        return np.asarray(X.iloc[:, position])
+    return np.asarray(X[:, position])
+
+
+def _python_scalar(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _sorted_levels(values):
+    levels = [_python_scalar(v) for v in pd.unique(values)]
+    try:
+        return sorted(levels)
+    except TypeError:  # mixed types, e.g. strings and numbers in one column
+        return sorted(levels, key=lambda v: (type(v).__name__, str(v)))
+
+
+class GroupEncoding:
+    """Intersectional group ids for the group columns of ``X``.
+
+    The state is plain lists and arrays so that joblib and skops carry it.
+
+    Attributes
+    ----------
+    levels : list of list
+        Sorted levels of each group column seen during ``fit``.
+    group_codes : ndarray of int of shape (n_groups, n_group_columns)
+        Level codes of each intersectional group, in sorted order.
+    """
+
+    def fit(self, columns):
+        """Learn levels and intersectional groups; return the rows' group ids."""
+        missing = np.zeros(len(columns[0]), dtype=bool)
+        for values in columns:
+            missing |= pd.isna(values)
+        self.levels = [_sorted_levels(values[~missing]) for values in columns]
+        codes = self._level_codes(columns)
+        keys = self._keys(codes[~missing])
+        group_keys = np.unique(keys)
+        self.group_codes = np.column_stack(
+            np.unravel_index(group_keys, self._dims)
+        ).astype(np.intp)
+        group_ids = np.full(len(missing), WITHHELD, dtype=np.intp)
+        group_ids[~missing] = np.searchsorted(group_keys, keys)
+        return group_ids
+
+    @property
+    def _dims(self):
+        return tuple(len(levels) for levels in self.levels)
+
+    @property
+    def groups(self):
+        """The intersectional groups as tuples of level values."""
+        return [
+            tuple(self.levels[j][c] for j, c in enumerate(codes))
+            for codes in self.group_codes
+        ]
+
+    @property
+    def n_groups(self):
+        return len(self.group_codes)
+
+    def _level_codes(self, columns):
+        codes = np.empty((len(columns[0]), len(columns)), dtype=np.intp)
+        for j, values in enumerate(columns):
+            index = pd.Index(self.levels[j], dtype=object)
+            codes[:, j] = index.get_indexer(pd.Index(values, dtype=object))
+            codes[pd.isna(values), j] = WITHHELD
+        return codes
+
+    def _keys(self, codes):
+        if np.prod(self._dims, dtype=float) >= 2**62:
+            raise ValueError(
+                "The group columns have too many combinations of levels "
+                f"({' x '.join(map(str, self._dims))}) to encode."
+            )
+        return np.ravel_multi_index(codes.T, self._dims)
+
+    def transform(self, columns, names):
+        """Return group ids of new rows and a description of unseen values.
+
+        ``names`` are the names of the group columns, used in the descriptions.
+
+        Returns
+        -------
+        group_ids : ndarray of int
+            Group id per row; ``WITHHELD`` where a group value is missing and
+            ``UNSEEN`` where a value or combination was not seen in ``fit``.
+        unseen : list of str
+            One readable description per distinct unseen value or combination.
+        """
+        codes = self._level_codes(columns)
+        group_ids = np.full(len(codes), UNSEEN, dtype=np.intp)
+        withheld = (codes == WITHHELD).any(axis=1)
+        group_ids[withheld] = WITHHELD
+        complete = ~withheld & (codes >= 0).all(axis=1)
+        if complete.any():
+            group_keys = self._keys(self.group_codes)
+            keys = self._keys(codes[complete])
+            found = np.minimum(np.searchsorted(group_keys, keys), len(group_keys) - 1)
+            hit = group_keys[found] == keys
+            ids = np.where(hit, found, UNSEEN)
+            group_ids[complete] = ids
+        return group_ids, self._describe_unseen(columns, names, codes, group_ids)
+
+    def _describe_unseen(self, columns, names, codes, group_ids):
+        unseen = group_ids == UNSEEN
+        if not unseen.any():
+            return []
+        messages = []
+        for j, values in enumerate(columns):
+            bad = unseen & (codes[:, j] == UNSEEN)
+            for value in _sorted_levels(values[bad]) if bad.any() else []:
+                messages.append(f"value {value!r} in column {names[j]!r}")
+        combos = unseen & (codes >= 0).all(axis=1)
+        if combos.any():
+            for row in np.unique(codes[combos], axis=0):
+                group = tuple(self.levels[j][c] for j, c in enumerate(row))
+                messages.append(f"combination {group!r} of {tuple(names)!r}")
+        return messages
+
+    def onehot_block(self, group_ids):
+        """One indicator per level of each group column, for rows in groups."""
+        offsets = np.concatenate([[0], np.cumsum(self._dims)[:-1]])
+        block = np.zeros((len(group_ids), sum(self._dims)))
+        rows = np.arange(len(group_ids))[:, None]
+        block[rows, offsets + self.group_codes[group_ids]] = 1.0
+        return block
+
+    def intersectional_block(self, group_ids):
+        """One indicator per intersectional group, for rows in groups."""
+        block = np.zeros((len(group_ids), self.n_groups))
+        block[np.arange(len(group_ids)), group_ids] = 1.0
+        return block

@@ -1,0 +1,115 @@
+"""Per-group risks of many candidate predictors at once.
+
+Every function here takes the *evidence* of ``C`` candidates on ``n`` rows and
+returns a ``(n_groups, C)`` risk matrix: risks are unweighted averages over the
+individuals of each group, as in the fair-use conditions. Labels are encoded as
+integers ``0 .. n_classes - 1``.
+
+Evidence comes in three kinds, chosen by :func:`evidence_kind`:
+
+- ``"label"``: predicted class codes, shape ``(C, n)`` (for ``error``);
+- ``"score"``: a continuous score for the positive class, shape ``(C, n)``
+  (for ``auc``);
+- ``"proba"``: class probabilities, shape ``(C, n, n_classes)``.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.stats import rankdata
+
+METRICS = ("error", "auc", "ece", "log_loss", "brier")
+N_ECE_BINS = 10
+
+
+def evidence_kind(metric):
+    """Return the kind of predictions the risk ``metric`` is computed from."""
+    return {"error": "label", "auc": "score"}.get(metric, "proba")
+
+
+def group_risks(metric, y, evidence, group_ids, n_groups):
+    """Risk of every candidate on every group.
+
+    Parameters
+    ----------
+    metric : {"error", "auc", "ece", "log_loss", "brier"}
+    y : ndarray of int of shape (n,)
+        Encoded labels.
+    evidence : ndarray of shape (C, n) or (C, n, n_classes)
+        Predictions of each candidate on each row.
+    group_ids : ndarray of int of shape (n,)
+        Group of each row; rows with a negative id are ignored.
+    n_groups : int
+
+    Returns
+    -------
+    risks : ndarray of shape (n_groups, C)
+        ``nan`` where a group has no rows, or, for ``auc``, a single class.
+    """
+    keep = group_ids >= 0
+    y, evidence, group_ids = y[keep], evidence[:, keep], group_ids[keep]
+    counts = np.bincount(group_ids, minlength=n_groups).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if metric == "auc":
+            return _auc_risks(y, evidence, group_ids, n_groups)
+        if metric == "ece":
+            return _ece_sums(y, evidence, group_ids, n_groups) / counts[:, None]
+        losses = row_losses(metric, y, evidence)
+        indicator = sp.csr_array(
+            (np.ones(len(y)), (np.arange(len(y)), group_ids)),
+            shape=(len(y), n_groups),
+        )
+        return (indicator.T @ losses.T) / counts[:, None]
+
+
+def row_losses(metric, y, evidence):
+    """Per-row losses of each candidate for a decomposable metric, shape (C, n)."""
+    if metric == "error":
+        return (evidence != y).astype(float)
+    rows = np.arange(len(y))
+    if metric == "log_loss":
+        eps = np.finfo(evidence.dtype).eps
+        return -np.log(np.clip(evidence[:, rows, y], eps, 1 - eps))
+    if metric == "brier":
+        target = np.zeros(evidence.shape[1:])
+        target[rows, y] = 1.0
+        losses = ((evidence - target) ** 2).sum(axis=2)
+        # sklearn's binary Brier score is the squared error of the positive
+        # class alone, half the two-class sum.
+        return losses / 2 if evidence.shape[2] == 2 else losses
+    raise ValueError(f"The metric {metric!r} is not decomposable into row losses.")
+
+
+def _ece_sums(y, proba, group_ids, n_groups):
+    """Sum over bins of |sum(confidence - outcome)| per group and candidate."""
+    if proba.shape[2] == 2:
+        confidence = proba[:, :, 1]
+        outcome = (y == 1).astype(float)
+    else:  # top-label calibration for more than two classes
+        confidence = proba.max(axis=2)
+        outcome = (proba.argmax(axis=2) == y).astype(float)
+    bins = np.minimum((confidence * N_ECE_BINS).astype(np.intp), N_ECE_BINS - 1)
+    n_candidates = len(proba)
+    cells = group_ids * N_ECE_BINS + bins
+    cells += (np.arange(n_candidates) * n_groups * N_ECE_BINS)[:, None]
+    sums = np.bincount(
+        cells.ravel(),
+        weights=(confidence - outcome).ravel(),
+        minlength=n_candidates * n_groups * N_ECE_BINS,
+    )
+    sums = np.abs(sums.reshape(n_candidates, n_groups, N_ECE_BINS)).sum(axis=2)
+    return sums.T
+
+
+def _auc_risks(y, scores, group_ids, n_groups):
+    """One minus the ROC AUC (mid-rank ties) per group and candidate."""
+    risks = np.full((n_groups, len(scores)), np.nan)
+    for g in range(n_groups):
+        rows = group_ids == g
+        positive = y[rows] == 1
+        n_pos, n_neg = positive.sum(), (~positive).sum()
+        if n_pos == 0 or n_neg == 0:
+            continue
+        ranks = rankdata(scores[:, rows], axis=1)
+        u_stat = ranks[:, positive].sum(axis=1) - n_pos * (n_pos + 1) / 2
+        risks[g] = 1.0 - u_stat / (n_pos * n_neg)
+    return risks

@@ -1,0 +1,106 @@
+"""Fitting the variants and scoring candidates on rows.
+
+A *variant* is one way of using the group attributes: ``generic`` ignores
+them, ``onehot`` appends one indicator per level of each group column,
+``intersectional`` one indicator per intersectional group, and ``decoupled``
+fits one model per group on that group's rows.
+
+A *candidate* is a function of the features alone: the generic model, or a
+personalized variant with the reported group fixed to some group ``g'``. The
+design matrix of a candidate is the feature block, plus (for onehot and
+intersectional) the indicator row of ``g'`` repeated on every row.
+"""
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils.validation import _check_method_params
+
+VARIANTS = ("generic", "onehot", "intersectional", "decoupled")
+#: Variants whose fitted model takes an indicator block after the features.
+BLOCK_VARIANTS = ("onehot", "intersectional")
+
+
+def find_candidate(candidate_variants, candidate_groups, variant, group):
+    """Index of candidate ``(variant, group)`` in the pool, or -1 if absent.
+
+    The generic model is candidate 0 whatever ``group`` is.
+    """
+    if variant == "generic":
+        return 0
+    hits = np.flatnonzero(
+        (np.asarray(candidate_variants) == variant)
+        & (np.asarray(candidate_groups) == group)
+    )
+    return int(hits[0]) if len(hits) else -1
+
+
+def design(X, rows, block=None):
+    """Feature rows of ``X``, followed by ``block`` when one is given.
+
+    ``block`` is either a full ``(n, L)`` block indexed by ``rows`` or a
+    single ``(1, L)`` indicator row repeated on every row.
+    """
+    features = X[rows]
+    if block is None:
+        return features
+    block = block if len(block) == 1 else block[rows]
+    return np.hstack(
+        [features, np.broadcast_to(block, (len(features), block.shape[1]))]
+    )
+
+
+def predict_evidence(estimator, X, kind, n_classes):
+    """Predictions of a fitted base estimator in the form a metric needs.
+
+    ``kind`` is ``"label"`` (class codes), ``"score"`` (a continuous score for
+    the positive class) or ``"proba"`` (probabilities of all ``n_classes``
+    encoded classes, zero for a class the estimator never saw).
+    """
+    if kind == "label":
+        return estimator.predict(X)
+    if kind == "score" and not hasattr(estimator, "predict_proba"):
+        return estimator.decision_function(X)
+    proba = np.zeros((len(X), n_classes))
+    proba[:, estimator.classes_] = estimator.predict_proba(X)
+    return proba[:, 1] if kind == "score" else proba
+
+
+def fit_and_score(
+    base, X, y, train, block, evaluate, *, kind, n_classes, fit_params, keep
+):
+    """Fit one clone of ``base`` on ``train`` rows and score evaluation rows.
+
+    Parameters
+    ----------
+    base : estimator
+        Unfitted base classifier.
+    X : ndarray of shape (n, d)
+        Feature block (group columns removed).
+    y : ndarray of int of shape (n,)
+        Encoded labels.
+    train : ndarray of int
+        Rows to fit on.
+    block : ndarray of shape (n, L) or None
+        Indicator block of the variant for the training rows.
+    evaluate : list of (rows, indicator row or None)
+        Rows to score and the reported group's indicator row for each.
+    kind : {"label", "score", "proba"}
+    n_classes : int
+    fit_params : dict
+        Sample-aligned fit parameters for all ``n`` rows.
+    keep : bool
+        Whether to return the fitted estimator.
+
+    Returns
+    -------
+    estimator : fitted estimator or None
+    evidence : list of ndarray, one per entry of ``evaluate``
+    """
+    estimator = clone(base)
+    params = _check_method_params(X, params=fit_params, indices=train)
+    estimator.fit(design(X, train, block), y[train], **params)
+    evidence = [
+        predict_evidence(estimator, design(X, rows, row), kind, n_classes)
+        for rows, row in evaluate
+    ]
+    return (estimator if keep else None), evidence
