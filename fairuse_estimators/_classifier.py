@@ -301,9 +301,17 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Feature block (float array) and raw group columns of ``X``."""
         features = np.delete(np.arange(self.n_features_in_), self.group_indices_)
         X_features = X.iloc[:, features] if hasattr(X, "iloc") else X[:, features]
-        X_features = check_array(
-            X_features, dtype="numeric", ensure_all_finite=False, input_name="X"
-        )
+        try:
+            X_features = check_array(
+                X_features, dtype="numeric", ensure_all_finite=False, input_name="X"
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                "Every column of X except the group columns "
+                f"{self._group_column_names()!r} must be numeric; converting the "
+                f"others to numbers failed: {exc}. Add a text column to "
+                "group_columns or encode it before this estimator."
+            ) from exc
         columns = [column_values(X, j) for j in self.group_indices_]
         return X_features, columns
 
@@ -417,7 +425,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         X_features, columns = self._split_X(X)
         self._encoding = GroupEncoding()
-        group_ids = self._encoding.fit(columns)
+        group_ids = self._encoding.fit(columns, self._group_column_names())
         self.groups_ = self._encoding.groups
         splits, refit = self._splits(y, group_ids)
         decoupled = self._decoupled_groups(y, group_ids, splits, refit)
@@ -454,6 +462,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             groups=[],
             n=[],
             risks=np.empty((0, 1)),
+            variants=["generic"],
             candidate_variants=["generic"],
             candidate_groups=[-1],
             routes=[],
@@ -474,9 +483,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         else:
             min_count = None
         if min_count is not None:
-            # Strata too small to spread over the folds fall back to their label.
-            counts = np.bincount(strata)
-            strata = np.where(counts[strata] < min_count, y, strata)
+            strata = _merge_small_strata(strata, y, min_count)
         if holdout:
             splitter = StratifiedShuffleSplit(
                 n_splits=1, test_size=self.cv, random_state=self.random_state
@@ -520,9 +527,15 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 minlength=n_groups * n_classes,
             ).reshape(n_groups, n_classes)
             eligible &= (cells > 0).all(axis=1)
+        present = np.bincount(
+            group_ids[group_ids >= 0] * n_classes + y[group_ids >= 0],
+            minlength=n_groups * n_classes,
+        ).reshape(n_groups, n_classes)
         for g in np.flatnonzero(~eligible):
             if sizes[g] < self.min_group_size:
                 why = f"{sizes[g]} rows < min_group_size={self.min_group_size}"
+            elif (present[g] == 0).any():
+                why = "the group lacks a class"
             else:
                 why = "a training fold lacks a class"
             self._decoupled_notes[g] = f"no decoupled model: {why}"
@@ -697,6 +710,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             groups=self.groups_,
             n=n,
             risks=risks,
+            variants=self.variants,
             candidate_variants=self._candidate_variant,
             candidate_groups=self._candidate_group,
             routes=self._route,
@@ -728,7 +742,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             columns, self._group_column_names()
         )
         if unseen:
-            message = "Group values not seen during fit: " + "; ".join(unseen) + "."
+            shown = "; ".join(unseen[:5])
+            if len(unseen) > 5:
+                shown += f"; and {len(unseen) - 5} more"
+            message = f"Group values not seen during fit: {shown}."
             if self.handle_unknown == "error":
                 raise ValueError(
                     message + " Set handle_unknown='generic' to score them with "
@@ -787,7 +804,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[self._routed(X, "predict")]
+        codes = self._routed(X, "predict")
+        return self.classes_[codes]
 
     @available_if(_base_has("predict_proba"))
     def predict_proba(self, X):
@@ -860,3 +878,15 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         tags.classifier_tags.multi_class = base_tags.classifier_tags.multi_class
         tags.classifier_tags.poor_score = base_tags.classifier_tags.poor_score
         return tags
+
+
+def _merge_small_strata(strata, y, min_count):
+    """Strata with fewer than ``min_count`` rows fall back to their label.
+
+    Label strata that are still too small join the largest stratum, so that
+    every stratum can be spread over the splits.
+    """
+    counts = np.bincount(strata)
+    strata = np.where(counts[strata] < min_count, y, strata)
+    counts = np.bincount(strata)
+    return np.where(counts[strata] < min_count, counts.argmax(), strata)

@@ -73,8 +73,8 @@ def resolve_group_columns(group_columns, n_features, feature_names=None):
         )
     if len(positions) == n_features:
         raise ValueError(
-            "Every column of X is a group column; the generic model needs at "
-            "least one other feature."
+            f"X has n_features={n_features} column(s), all of them group columns; "
+            "the generic model needs at least one other feature."
         )
     return positions
 
@@ -111,12 +111,24 @@ class GroupEncoding:
         Level codes of each intersectional group, in sorted order.
     """
 
-    def fit(self, columns):
-        """Learn levels and intersectional groups; return the rows' group ids."""
+    def fit(self, columns, names):
+        """Learn levels and intersectional groups; return the rows' group ids.
+
+        ``names`` are the names of the group columns, used in error messages.
+        """
         missing = np.zeros(len(columns[0]), dtype=bool)
         for values in columns:
             missing |= pd.isna(values)
-        self.levels = [_sorted_levels(values[~missing]) for values in columns]
+        self.levels = []
+        for values, name in zip(columns, names):
+            try:
+                self.levels.append(_sorted_levels(values[~missing]))
+            except TypeError as exc:
+                raise TypeError(
+                    f"The group column {name!r} holds a value that cannot be a "
+                    f"group label ({exc}); group values must be strings, numbers "
+                    "or booleans."
+                ) from exc
         codes = self._level_codes(columns)
         keys = self._keys(codes[~missing])
         group_keys = np.unique(keys)

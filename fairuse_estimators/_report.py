@@ -37,6 +37,8 @@ class FairUseReport:
         Number of evaluated rows of each group.
     risks : array-like of shape (n_groups, n_candidates)
         Risk of each candidate on each group; ``nan`` where undefined.
+    variants : list of str
+        Variants that were fitted.
     candidate_variants : list of str
         Variant of each candidate.
     candidate_groups : array-like of int of shape (n_candidates,)
@@ -60,6 +62,7 @@ class FairUseReport:
         groups,
         n,
         risks,
+        variants,
         candidate_variants,
         candidate_groups,
         routes,
@@ -71,7 +74,8 @@ class FairUseReport:
         self.group_columns = [str(c) for c in group_columns]
         self.group_values = [list(g) for g in groups]
         self.n = np.asarray(n, dtype=np.int64)
-        self.risks = np.asarray(risks, dtype=float).reshape(len(self.n), -1)
+        self.risks = np.asarray(risks, dtype=float)
+        self.variants = [str(v) for v in variants]
         self.candidate_variants = [str(v) for v in candidate_variants]
         self.candidate_groups = np.asarray(candidate_groups, dtype=np.int64)
         self.routes = np.asarray(routes, dtype=np.int64)
@@ -139,7 +143,7 @@ class FairUseReport:
         )
         frame["gain"] = frame["risk_generic"] - frame["risk_personalized"]
         for variant in VARIANTS[1:]:
-            if variant in self.candidate_variants:
+            if variant in self.variants:
                 frame[f"risk_{variant}"] = self._truthful_risk(variant)
         frame["note"] = self.notes
         return frame

@@ -1,0 +1,415 @@
+"""Tests of FairUseClassifier: fitting, routing, prediction and the sklearn face."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import HEART_GROUPS, figure2_data, random_grouped_data
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, ShuffleSplit
+from sklearn.svm import LinearSVC
+from sklearn.utils._param_validation import InvalidParameterError
+
+from fairuse_estimators import FairUseClassifier, UnseenGroupWarning
+from fairuse_estimators._metrics import METRICS
+
+
+def _fit_heart(heart, estimator, **params):
+    X, y = heart
+    params = {"group_columns": HEART_GROUPS, "random_state": 0, **params}
+    return FairUseClassifier(estimator, **params).fit(X, y)
+
+
+def _assert_fair_on_evidence(report):
+    """Rationality and envy-freeness of the routes on the report's risks."""
+    risks, routes = report.risks, report.routes
+    for g, route in enumerate(routes):
+        if np.isnan(risks[g]).all():
+            assert route == 0
+            continue
+        own = risks[g, route]
+        assert own <= risks[g, 0] + 1e-12, "rationality violated"
+        others = risks[g, routes]
+        assert (own <= others[~np.isnan(others)] + 1e-12).all(), "envy"
+        assert own <= np.nanmin(risks[g]) + 1e-12
+
+
+def test_fairuse_classifier_fair_on_heart_evidence(heart, scaled_lr):
+    """Check that routes are rational and envy-free on the heart evidence."""
+    for metric in METRICS:
+        clf = _fit_heart(heart, scaled_lr, metric=metric)
+        _assert_fair_on_evidence(clf.audit_report_)
+        frame = clf.audit_report_.to_frame()
+        assert (frame["gain"] >= -1e-12).all()
+        assert_allclose(
+            frame["gain"], frame["risk_generic"] - frame["risk_personalized"]
+        )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fairuse_classifier_fair_on_random_evidence(seed):
+    """Check rationality and envy-freeness on randomized data and metrics."""
+    rng = np.random.default_rng(seed)
+    levels = tuple(rng.integers(2, 4, size=rng.integers(1, 3)))
+    X, y = random_grouped_data(seed, n=int(rng.integers(200, 500)), levels=levels)
+    metric = METRICS[seed % len(METRICS)]
+    clf = FairUseClassifier(
+        LogisticRegression(),
+        group_columns=[c for c in X if c.startswith("g")],
+        metric=metric,
+        cv=[3, 5, 0.3][seed % 3],
+        min_group_size=int(rng.integers(5, 40)),
+        random_state=seed,
+    ).fit(X, y)
+    _assert_fair_on_evidence(clf.audit_report_)
+
+
+def test_fairuse_classifier_figure2_onehot_harms_routing_fixes(heart):
+    """Check the paper's Figure 2: one-hot harms a group, routing serves all."""
+    X, y = figure2_data()
+    clf = FairUseClassifier(
+        LogisticRegression(), group_columns=["age", "sex"], random_state=0
+    ).fit(X, y)
+    frame = clf.audit_report_.to_frame()
+    onehot_gain = frame["risk_generic"] - frame["risk_onehot"]
+    assert (onehot_gain < 0).any()
+    assert_array_equal(clf.predict(X), y)
+    for group in [("young", "male"), ("old", "female")]:
+        assert clf.routing_[group][0] != "generic"
+    # No group holds both classes, so no decoupled model can be fitted.
+    assert frame["risk_decoupled"].isna().all()
+    assert frame["note"].str.contains("lacks a class").all()
+
+
+def test_fairuse_classifier_ties_go_to_generic():
+    """Check that a group served equally well by every candidate stays generic."""
+    rng = np.random.default_rng(0)
+    x = rng.choice([-1, 1], size=300) * rng.uniform(2, 3, size=300)
+    X = pd.DataFrame({"x": x, "g": rng.choice(["a", "b", "c"], size=300)})
+    y = (x > 0).astype(int)
+    clf = FairUseClassifier(LogisticRegression(C=100), group_columns="g").fit(X, y)
+    assert_allclose(clf.audit_report_.risks, 0.0)
+    assert all(route == ("generic", None) for route in clf.routing_.values())
+
+
+def test_fairuse_classifier_no_groups_is_the_base(heart, scaled_lr):
+    """Check that group_columns=None behaves exactly like the base estimator."""
+    X, y = heart
+    X = X.drop(columns=HEART_GROUPS)
+    clf = FairUseClassifier(scaled_lr).fit(X, y)
+    base = clone(scaled_lr).fit(X, y)
+    assert_allclose(clf.predict_proba(X), base.predict_proba(X))
+    assert_array_equal(clf.predict(X), base.predict(X))
+    assert clf.groups_ == []
+    assert len(clf.audit_report_.to_frame()) == 0
+
+
+def test_fairuse_classifier_rows_scored_by_routed_candidate(heart, scaled_lr):
+    """Check that each row's prediction comes from its group's candidate only."""
+    X, y = heart
+    clf = _fit_heart(heart, scaled_lr, metric="log_loss")
+    proba = clf.predict_proba(X)
+    features = X.drop(columns=HEART_GROUPS).to_numpy(dtype=float)
+    groups = list(zip(X["sex"], X["age_group"]))
+    for group, (variant, reported) in clf.routing_.items():
+        rows = np.array([g == group for g in groups])
+        if variant == "generic":
+            expected = clf.estimators_["generic"].predict_proba(features[rows])
+        elif variant == "decoupled":
+            model = clf.estimators_["decoupled"][clf.groups_.index(reported)]
+            expected = model.predict_proba(features[rows])
+        else:
+            block = np.zeros((rows.sum(), 4))
+            if variant == "onehot":  # sex levels, then age levels, sorted
+                block[:, ["female", "male"].index(reported[0])] = 1
+                block[:, 2 + ["60+", "<60"].index(reported[1])] = 1
+            else:
+                block[:, clf.groups_.index(reported)] = 1
+            design = np.hstack([features[rows], block])
+            expected = clf.estimators_[variant].predict_proba(design)
+        assert_allclose(proba[rows], expected)
+    assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+
+
+def test_fairuse_classifier_withheld_group_gets_generic(heart, scaled_lr):
+    """Check that a missing group value at predict means the generic model."""
+    X, y = heart
+    clf = _fit_heart(heart, scaled_lr)
+    withheld = X.assign(sex=None)
+    features = X.drop(columns=HEART_GROUPS).to_numpy(dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        proba = clf.predict_proba(withheld)
+    assert_allclose(proba, clf.estimators_["generic"].predict_proba(features))
+    partly = X.copy()
+    partly.loc[:9, "age_group"] = np.nan
+    assert_allclose(clf.predict_proba(partly)[:10], proba[:10])
+    assert_allclose(clf.predict_proba(partly)[10:], clf.predict_proba(X)[10:])
+
+
+def test_fairuse_classifier_withheld_at_fit_trains_generic_only(heart, scaled_lr):
+    """Check that rows withheld at fit train only the generic model."""
+    X, y = heart
+    X = X.copy()
+    X.loc[:29, "sex"] = np.nan
+    clf = _fit_heart((X, y), scaled_lr)
+    report = clf.audit_report_
+    assert report.n_withheld == 30
+    assert report.n.sum() == len(y) - 30
+    assert all(isinstance(g[0], str) for g in clf.groups_)
+    generic = clone(scaled_lr).fit(X.drop(columns=HEART_GROUPS), y)
+    features = X.drop(columns=HEART_GROUPS).to_numpy(dtype=float)
+    assert_allclose(
+        clf.estimators_["generic"].predict_proba(features),
+        generic.predict_proba(X.drop(columns=HEART_GROUPS)),
+    )
+
+
+def test_fairuse_classifier_unseen_group_warns_and_gets_generic(heart, scaled_lr):
+    """Check that an unseen group value warns, names it, and gets generic."""
+    X, y = heart
+    clf = _fit_heart(heart, scaled_lr)
+    new = X.head(5).assign(sex="intersex")
+    features = new.drop(columns=HEART_GROUPS).to_numpy(dtype=float)
+    with pytest.warns(UnseenGroupWarning, match="'intersex' in column 'sex'"):
+        proba = clf.predict_proba(new)
+    assert_allclose(proba, clf.estimators_["generic"].predict_proba(features))
+
+
+def test_fairuse_classifier_unseen_combination_warns():
+    """Check that an unseen combination of seen levels warns and gets generic."""
+    X, y = random_grouped_data(0, levels=(2, 2))
+    keep = ~((X["g0"] == "level1") & (X["g1"] == "level1")).to_numpy()
+    clf = FairUseClassifier(group_columns=["g0", "g1"], random_state=0)
+    clf.fit(X[keep], y[keep])
+    assert len(clf.groups_) == 3
+    with pytest.warns(UnseenGroupWarning, match="combination \\('level1', 'level1'\\)"):
+        proba = clf.predict_proba(X[~keep])
+    features = X[~keep].drop(columns=["g0", "g1"]).to_numpy()
+    assert_allclose(proba, clf.estimators_["generic"].predict_proba(features))
+
+
+def test_fairuse_classifier_handle_unknown_error(heart, scaled_lr):
+    """Check that handle_unknown='error' raises naming the column and value."""
+    X, y = heart
+    clf = _fit_heart(heart, scaled_lr, handle_unknown="error")
+    with pytest.raises(ValueError, match="'90\\+' in column 'age_group'"):
+        clf.predict(X.assign(age_group="90+"))
+    clf.predict(X.assign(age_group=np.nan))  # withheld is never an error
+
+
+def test_fairuse_classifier_numpy_input_matches_dataframe(heart, scaled_lr):
+    """Check that integer group_columns on arrays give the DataFrame results."""
+    X, y = heart
+    from_frame = _fit_heart(heart, scaled_lr)
+    positions = [X.columns.get_loc(c) for c in HEART_GROUPS]
+    from_array = FairUseClassifier(
+        scaled_lr, group_columns=positions, random_state=0
+    ).fit(X.to_numpy(dtype=object), y)
+    assert dict(from_array.routing_) == dict(from_frame.routing_)
+    assert_allclose(
+        from_array.predict_proba(X.to_numpy(dtype=object)),
+        from_frame.predict_proba(X),
+    )
+    assert not hasattr(from_array, "feature_names_in_")
+    assert from_array.n_features_in_ == X.shape[1] == from_frame.n_features_in_
+
+
+def test_fairuse_classifier_numeric_group_values():
+    """Check that numeric group codes work and keep their numeric type."""
+    X, y = random_grouped_data(1, levels=(3,))
+    X["g0"] = X["g0"].str[-1].astype(int) * 10
+    clf = FairUseClassifier(group_columns="g0", random_state=0).fit(X, y)
+    assert clf.groups_ == [(0,), (10,), (20,)]
+    assert set(clf.routing_) == {(0,), (10,), (20,)}
+    as_float = X.assign(g0=X["g0"].astype(float))
+    assert_allclose(clf.predict_proba(as_float), clf.predict_proba(X))
+
+
+def test_fairuse_classifier_string_labels_and_multiclass():
+    """Check string class labels with three classes for every metric but AUC."""
+    X, y = random_grouped_data(2, n=450, n_classes=3)
+    labels = np.array(["low", "mid", "high"])[y]
+    for metric in ["error", "log_loss", "brier", "ece"]:
+        clf = FairUseClassifier(group_columns=["g0", "g1"], metric=metric, cv=3)
+        clf.fit(X, labels)
+        assert_array_equal(clf.classes_, ["high", "low", "mid"])
+        assert set(clf.predict(X)) <= set(labels)
+        assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+        _assert_fair_on_evidence(clf.audit_report_)
+    with pytest.raises(ValueError, match="binary targets only; y has 3 classes"):
+        FairUseClassifier(group_columns="g0", metric="auc").fit(X, labels)
+
+
+def test_fairuse_classifier_same_seed_same_result_and_n_jobs(heart, scaled_lr):
+    """Check that fitting is reproducible and independent of n_jobs."""
+    X, y = heart
+    first = _fit_heart(heart, scaled_lr, random_state=3)
+    again = _fit_heart(heart, scaled_lr, random_state=3)
+    parallel = _fit_heart(heart, scaled_lr, random_state=3, n_jobs=2)
+    for other in (again, parallel):
+        assert_array_equal(other.audit_report_.risks, first.audit_report_.risks)
+        assert dict(other.routing_) == dict(first.routing_)
+        assert_allclose(other.predict_proba(X), first.predict_proba(X))
+
+
+def test_fairuse_classifier_cv_options(heart, scaled_lr):
+    """Check int, float holdout and splitter values of cv."""
+    X, y = heart
+    holdout = _fit_heart(heart, scaled_lr, cv=0.4)
+    assert holdout.audit_report_.n.sum() == int(np.ceil(0.4 * len(y)))
+    assert "holdout" in holdout.audit_report_.evidence
+    full = clone(scaled_lr).fit(X.drop(columns=HEART_GROUPS), y)
+    assert not np.allclose(holdout.estimators_["generic"][-1].coef_, full[-1].coef_), (
+        "a holdout model must not be refit on all rows"
+    )
+    _assert_fair_on_evidence(holdout.audit_report_)
+
+    splitter = _fit_heart(heart, scaled_lr, cv=KFold(4, shuffle=True, random_state=0))
+    assert splitter.audit_report_.n.sum() == len(y)
+    assert_allclose(splitter.estimators_["generic"][-1].coef_, full[-1].coef_)
+    with pytest.raises(ValueError, match="exactly one test set"):
+        _fit_heart(heart, scaled_lr, cv=ShuffleSplit(3, random_state=0))
+
+
+def test_fairuse_classifier_decoupled_needs_min_group_size(heart, scaled_lr):
+    """Check that small groups get no decoupled model and the report says why."""
+    clf = _fit_heart(heart, scaled_lr, min_group_size=100)
+    frame = clf.audit_report_.to_frame()
+    small = frame["n"] < 100
+    assert frame.loc[small, "risk_decoupled"].isna().all()
+    assert frame.loc[~small, "risk_decoupled"].notna().all()
+    assert frame.loc[small, "note"].str.contains("< min_group_size=100").all()
+    decoupled = clf.estimators_["decoupled"]
+    assert [m is not None for m in decoupled] == list(~small)
+
+
+def test_fairuse_classifier_variants_subset(heart, scaled_lr):
+    """Check that only the requested variants are fitted and candidates."""
+    clf = _fit_heart(heart, scaled_lr, variants=("generic", "intersectional"))
+    assert set(clf.estimators_) == {"generic", "intersectional"}
+    assert set(clf.audit_report_.candidate_variants) == {"generic", "intersectional"}
+    assert "risk_onehot" not in clf.audit_report_.to_frame()
+
+
+def test_fairuse_classifier_report_frames(heart, scaled_lr):
+    """Check the report's frames against its risk matrix."""
+    clf = _fit_heart(heart, scaled_lr)
+    report = clf.audit_report_
+    matrix = report.risk_matrix()
+    frame = report.to_frame()
+    assert matrix.shape == (4, 1 + 4 * 3)
+    assert list(frame.index.names) == HEART_GROUPS
+    assert_allclose(frame["risk_generic"], matrix[("generic", "-")])
+    assert_allclose(frame["risk_onehot"], np.diag(matrix["onehot"]))
+    for group, row in frame.iterrows():
+        variant, reported = clf.routing_[group]
+        label = "-" if reported is None else ", ".join(reported)
+        assert row["risk_personalized"] == matrix.loc[group, (variant, label)]
+    counts = pd.Series(list(zip(*[heart[0][c] for c in HEART_GROUPS]))).value_counts()
+    assert_array_equal(frame["n"], [counts[g] for g in frame.index])
+    assert "FairUseReport(metric='error'" in repr(report)
+
+
+def test_fairuse_classifier_routing_is_read_only(heart, scaled_lr):
+    """Check that routing_ cannot be modified."""
+    clf = _fit_heart(heart, scaled_lr)
+    with pytest.raises(TypeError):
+        clf.routing_[("male", "<60")] = ("generic", None)
+
+
+def test_fairuse_classifier_decision_function(heart, scaled_lr):
+    """Check decision_function routing and its availability from the base."""
+    X, y = heart
+    clf = _fit_heart(heart, scaled_lr, metric="auc")
+    scores = clf.decision_function(X)
+    proba = clf.predict_proba(X)[:, 1]
+    assert_array_equal(scores > 0, proba > 0.5)
+    forest = _fit_heart(heart, RandomForestClassifier(n_estimators=10, random_state=0))
+    assert not hasattr(forest, "decision_function")
+    assert not hasattr(FairUseClassifier(LinearSVC()), "predict_proba")
+
+
+def test_fairuse_classifier_bad_options(heart, scaled_lr):
+    """Check clear errors for invalid parameters and combinations."""
+    X, y = heart
+    with pytest.raises(ValueError, match="must include 'generic'"):
+        _fit_heart(heart, scaled_lr, variants=("onehot",))
+    with pytest.raises(ValueError, match="non-empty subset"):
+        _fit_heart(heart, scaled_lr, variants=("generic", "stacked"))
+    with pytest.raises(ValueError, match="needs probabilities, but LinearSVC"):
+        _fit_heart(heart, LinearSVC(), metric="brier")
+    with pytest.raises(InvalidParameterError, match="routing"):
+        _fit_heart(heart, scaled_lr, routing="evidence")
+    with pytest.raises(InvalidParameterError, match="alpha"):
+        _fit_heart(heart, scaled_lr, alpha=1.5)
+    with pytest.raises(ValueError, match="'weight' is not a column of X"):
+        _fit_heart(heart, scaled_lr, group_columns=["sex", "weight"])
+    with pytest.raises(ValueError, match="only one class"):
+        _fit_heart((X, np.ones(len(y))), scaled_lr)
+    with pytest.raises(ValueError, match="except the group columns \\['sex'\\]"):
+        _fit_heart(heart, scaled_lr, group_columns=["sex"])
+
+
+def test_fairuse_classifier_sample_weight_reaches_base_fits(heart, scaled_lr):
+    """Check that sample_weight reaches every base fit."""
+    X, y = heart
+    weights = np.random.default_rng(0).uniform(0.1, 3, size=len(y))
+    clf = FairUseClassifier(
+        LogisticRegression(max_iter=5000), group_columns=HEART_GROUPS, random_state=0
+    ).fit(X, y, sample_weight=weights)
+    features = X.drop(columns=HEART_GROUPS).to_numpy(dtype=float)
+    weighted = LogisticRegression(max_iter=5000).fit(features, y, weights)
+    unweighted = LogisticRegression(max_iter=5000).fit(features, y)
+    coef = clf.estimators_["generic"].coef_
+    assert_allclose(coef, weighted.coef_, rtol=1e-4)
+    assert not np.allclose(coef, unweighted.coef_, rtol=1e-4)
+    male = X["sex"].eq("male") & X["age_group"].eq("<60")
+    rows = male.to_numpy()
+    decoupled = clf.estimators_["decoupled"][clf.groups_.index(("male", "<60"))]
+    own = LogisticRegression(max_iter=5000).fit(features[rows], y[rows], weights[rows])
+    assert_allclose(decoupled.coef_, own.coef_, rtol=1e-4)
+    with pytest.raises(ValueError, match="does not accept sample_weight"):
+        FairUseClassifier(_NoWeights(), group_columns=HEART_GROUPS).fit(
+            X, y, sample_weight=weights
+        )
+
+
+class _NoWeights(LogisticRegression):
+    """A real logistic regression whose fit takes no sample_weight."""
+
+    def fit(self, X, y):
+        return super().fit(X, y)
+
+
+def test_fairuse_classifier_sample_weight_metadata_routing(heart):
+    """Check that sample_weight follows metadata routing when it is enabled."""
+    import sklearn
+    from sklearn.exceptions import UnsetMetadataPassedError
+
+    X, y = heart
+    weights = np.random.default_rng(1).uniform(0.1, 3, size=len(y))
+    features = X.drop(columns=HEART_GROUPS).to_numpy(dtype=float)
+    with sklearn.config_context(enable_metadata_routing=True):
+        base = LogisticRegression(max_iter=5000).set_fit_request(sample_weight=True)
+        clf = FairUseClassifier(base, group_columns=HEART_GROUPS, random_state=0)
+        clf.fit(X, y, sample_weight=weights)
+        expected = LogisticRegression(max_iter=5000).fit(features, y, weights)
+        assert_allclose(clf.estimators_["generic"].coef_, expected.coef_, rtol=1e-4)
+        unrequested = FairUseClassifier(
+            LogisticRegression(), group_columns=HEART_GROUPS
+        )
+        with pytest.raises(UnsetMetadataPassedError):
+            unrequested.fit(X, y, sample_weight=weights)
+
+
+def test_fairuse_classifier_verbose_reports_progress(heart, scaled_lr, capsys):
+    """Check that verbose > 0 prints the fitting stages to stderr."""
+    _fit_heart(heart, scaled_lr, verbose=1)
+    err = capsys.readouterr().err
+    assert "fitting 5 split(s)" in err
+    assert "refitting on all rows" in err

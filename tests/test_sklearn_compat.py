@@ -1,0 +1,33 @@
+"""scikit-learn's estimator checks on FairUseClassifier."""
+
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fairuse_estimators import FairUseClassifier
+
+ESTIMATORS = [
+    FairUseClassifier(LogisticRegression(), group_columns=None),
+    FairUseClassifier(LogisticRegression(), group_columns=[0], cv=3, random_state=0),
+]
+
+
+def _expected_failed_checks(estimator):
+    if estimator.group_columns is None:
+        return {}
+    # The checks put their odd values in column 0, which is the group column here.
+    return {
+        "check_estimators_nan_inf": (
+            "a missing group value means the group was withheld: those rows get "
+            "the generic model by design"
+        ),
+        "check_dtype_object": (
+            "a dict in the group column raises a TypeError naming the column, "
+            "not the message of a failed float conversion"
+        ),
+    }
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    """Check that FairUseClassifier passes scikit-learn's estimator checks."""
+    check(estimator)
