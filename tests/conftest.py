@@ -4,14 +4,14 @@ import os
 # is imported with this flag; set it before anything imports scipy.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from fairuse_estimators.datasets import load_heart  # noqa: E402
+from fairuse_estimators.datasets import load_heart
 
 HEART_GROUPS = ["sex", "age_group"]
 
