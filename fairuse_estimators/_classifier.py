@@ -211,14 +211,26 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     Examples
     --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
     >>> from fairuse_estimators import FairUseClassifier
     >>> from fairuse_estimators.datasets import load_heart
     >>> X, y = load_heart(return_X_y=True)
-    >>> clf = FairUseClassifier(group_columns=["sex", "age_group"], random_state=0)
-    >>> clf.fit(X, y).score(X, y) > 0.8
-    True
-    >>> len(clf.groups_)
-    4
+    >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+    >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
+    ...                         random_state=0).fit(X, y)
+    >>> clf.groups_
+    [('female', '60+'), ('female', '<60'), ('male', '60+'), ('male', '<60')]
+    >>> clf.routing_[("female", "<60")]
+    ('onehot', ('female', '<60'))
+    >>> clf.audit_report_.to_frame()[["n", "risk_generic", "gain"]].round(3)
+                       n  risk_generic   gain
+    sex    age_group
+    female 60+        39         0.179  0.051
+           <60        58         0.086  0.034
+    male   60+        52         0.212  0.019
+           <60       154         0.175  0.000
     """
 
     _parameter_constraints: dict = {
@@ -754,7 +766,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             warnings.warn(
                 message + " These rows are scored by the generic model.",
                 UnseenGroupWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         candidates = np.where(group_ids >= 0, self._route[np.maximum(group_ids, 0)], 0)
         return X_features, candidates

@@ -1,0 +1,90 @@
+"""Locating group columns and encoding intersectional groups."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_array_equal
+
+from fairuse_estimators._groups import (
+    UNSEEN,
+    WITHHELD,
+    GroupEncoding,
+    resolve_group_columns,
+)
+
+NAMES = np.array(["a", "sex", "race"], dtype=object)
+
+
+def test_resolve_group_columns_names_and_positions():
+    """Check that names, positions and negative positions resolve alike."""
+    assert_array_equal(resolve_group_columns(["race", "sex"], 3, NAMES), [2, 1])
+    assert_array_equal(resolve_group_columns([2, 1], 3, NAMES), [2, 1])
+    assert_array_equal(resolve_group_columns(-1, 3, None), [2])
+    assert_array_equal(resolve_group_columns("sex", 3, NAMES), [1])
+    assert len(resolve_group_columns(None, 3, NAMES)) == 0
+
+
+@pytest.mark.parametrize(
+    ("group_columns", "names", "error", "match"),
+    [
+        (["age"], NAMES, ValueError, "'age' is not a column of X"),
+        (["sex"], None, ValueError, "X has no column names"),
+        ([3], None, ValueError, "position 3 is out of range for X with 3 columns"),
+        (["sex", 1], NAMES, ValueError, "names the same column more than once"),
+        ([True], None, TypeError, "got True of type bool"),
+        ([1.5], None, TypeError, "got 1.5 of type float"),
+        ([0, 1, 2], None, ValueError, "all of them group columns"),
+    ],
+)
+def test_resolve_group_columns_errors(group_columns, names, error, match):
+    """Check that bad group_columns raise errors naming the problem."""
+    with pytest.raises(error, match=match):
+        resolve_group_columns(group_columns, 3, names)
+
+
+def test_group_encoding_ids_withheld_and_unseen():
+    """Check intersectional ids, withheld rows and unseen values."""
+    sex = np.array(["m", "f", "m", None, "f"], dtype=object)
+    race = np.array(["b", "w", "w", "w", np.nan], dtype=object)
+    encoding = GroupEncoding()
+    ids = encoding.fit([sex, race], ["sex", "race"])
+    assert encoding.groups == [("f", "w"), ("m", "b"), ("m", "w")]
+    assert_array_equal(ids, [1, 0, 2, WITHHELD, WITHHELD])
+
+    new_sex = np.array(["f", "x", "f", "m"], dtype=object)
+    new_race = np.array(["w", "w", "b", None], dtype=object)
+    ids, unseen = encoding.transform([new_sex, new_race], ["sex", "race"])
+    assert_array_equal(ids, [0, UNSEEN, UNSEEN, WITHHELD])
+    assert unseen == [
+        "value 'x' in column 'sex'",
+        "combination ('f', 'b') of ('sex', 'race')",
+    ]
+
+
+def test_group_encoding_blocks():
+    """Check the one-hot and intersectional indicator blocks."""
+    encoding = GroupEncoding()
+    encoding.fit([np.array([0, 1, 1]), np.array(["x", "y", "z"])], ["g", "h"])
+    assert_array_equal(
+        encoding.onehot_block(np.array([0, 2])),
+        [[1, 0, 1, 0, 0], [0, 1, 0, 0, 1]],
+    )
+    assert_array_equal(encoding.intersectional_block(np.array([1])), [[0, 1, 0]])
+
+
+def test_group_encoding_categorical_bool_and_mixed_values():
+    """Check pandas categoricals, booleans and mixed-type columns."""
+    cat = pd.Categorical(["a", "b", "a"], categories=["a", "b", "unused"])
+    flags = np.array([True, False, True])
+    mixed = np.array([1, "one", 1], dtype=object)
+    encoding = GroupEncoding()
+    encoding.fit([np.asarray(cat), flags, mixed], ["c", "f", "m"])
+    assert encoding.levels == [["a", "b"], [False, True], [1, "one"]]
+    assert encoding.groups == [("a", True, 1), ("b", False, "one")]
+
+
+def test_group_encoding_unhashable_value():
+    """Check that an unhashable group value raises a TypeError naming the column."""
+    values = np.array([{"a": 1}, "b"], dtype=object)
+    with pytest.raises(TypeError, match="group column 'race' holds a value"):
+        GroupEncoding().fit([values], ["race"])
