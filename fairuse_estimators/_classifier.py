@@ -485,25 +485,19 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _splits(self, y, group_ids):
         """Train/evaluation splits and whether variants are refit afterwards."""
-        n_classes = len(self.classes_)
-        strata = (group_ids + 2) * n_classes + y
+        strata = (group_ids + 2) * len(self.classes_) + y
         holdout = isinstance(self.cv, Real) and not isinstance(self.cv, Integral)
-        if holdout:
-            min_count = 2
-        elif self.cv is None or isinstance(self.cv, Integral):
-            min_count = 5 if self.cv is None else self.cv
-        else:
-            min_count = None
-        if min_count is not None:
-            strata = _merge_small_strata(strata, y, min_count)
         if holdout:
             splitter = StratifiedShuffleSplit(
                 n_splits=1, test_size=self.cv, random_state=self.random_state
             )
-        elif min_count is not None:
+            strata = _merge_small_strata(strata, y, min_count=2)
+        elif self.cv is None or isinstance(self.cv, Integral):
+            n_splits = 5 if self.cv is None else self.cv
             splitter = StratifiedKFold(
-                n_splits=min_count, shuffle=True, random_state=self.random_state
+                n_splits=n_splits, shuffle=True, random_state=self.random_state
             )
+            strata = _merge_small_strata(strata, y, min_count=n_splits)
         else:
             splitter = check_cv(self.cv, y, classifier=True)
         splits = [
