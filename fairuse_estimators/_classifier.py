@@ -4,6 +4,7 @@ import sys
 import warnings
 from numbers import Integral, Real
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import (
@@ -50,6 +51,17 @@ from .exceptions import UnseenGroupWarning
 
 # Risks closer than this are ties, broken toward the simpler candidate.
 _TIE_TOLERANCE = 1e-12
+
+
+class _Training(NamedTuple):
+    """Everything the variant fits share: features, labels, groups, blocks."""
+
+    X: np.ndarray
+    y: np.ndarray
+    group_ids: np.ndarray
+    blocks: dict
+    params: dict
+    decoupled: np.ndarray
 
 
 def _base_has(attr):
@@ -136,8 +148,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         candidates, then other groups' candidates.
 
     alpha : float in (0, 1), default=0.1
-        Significance level for statistical statements about the routes; it is
-        validated and recorded, and the routing above does not use it.
+        Significance level for statistical statements about the routes. The
+        ``"best"`` routing does not use it.
 
     min_group_size : int, default=20
         Smallest number of rows for which a group gets a decoupled model.
@@ -442,11 +454,12 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         splits, refit = self._splits(y, group_ids)
         decoupled = self._decoupled_groups(y, group_ids, splits, refit)
         self._set_candidates(decoupled)
-        evidence, models = self._cross_fit(
-            X_features, y, group_ids, splits, params, decoupled, keep=not refit
+        data = _Training(
+            X_features, y, group_ids, self._blocks(group_ids), params, decoupled
         )
+        evidence, models = self._cross_fit(data, splits, keep=not refit)
         if refit:
-            models = self._refit(X_features, y, group_ids, params, decoupled)
+            models = self._refit(data)
         self.estimators_ = models
         evaluated = np.full(len(y), -1)
         for _, test in splits:
@@ -575,7 +588,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             ),
         }
 
-    def _tasks(self, X, y, group_ids, train, evaluate, params, keep, decoupled):
+    def _tasks(self, data, train, evaluate, keep):
         """One (fit, score) task per variant and per decoupled group.
 
         Every model scores the rows ``evaluate`` (``None`` for none) once per
@@ -585,25 +598,26 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         common = {
             "kind": evidence_kind(self.metric),
             "n_classes": len(self.classes_),
-            "fit_params": params,
+            "fit_params": data.params,
             "keep": keep,
         }
 
         def task(variant, group, rows, block, indicator_rows):
             scored = [] if evaluate is None else [(evaluate, r) for r in indicator_rows]
-            call = delayed(fit_and_score)(base, X, y, rows, block, scored, **common)
+            call = delayed(fit_and_score)(
+                base, data.X, data.y, rows, block, scored, **common
+            )
             return variant, group, call
 
         tasks = [task("generic", None, train, None, [None])]
-        grouped = train[group_ids[train] >= 0]
-        blocks = self._blocks(group_ids)
+        grouped = train[data.group_ids[train] >= 0]
         for variant in BLOCK_VARIANTS:
             if variant in self.variants:
-                full, per_group = blocks[variant]
+                full, per_group = data.blocks[variant]
                 rows = [per_group[[g]] for g in range(len(per_group))]
                 tasks.append(task(variant, None, grouped, full, rows))
-        for g in np.flatnonzero(decoupled):
-            own = train[group_ids[train] == g]
+        for g in np.flatnonzero(data.decoupled):
+            own = train[data.group_ids[train] == g]
             tasks.append(task("decoupled", g, own, None, [None]))
         return tasks
 
@@ -615,21 +629,20 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         )
         return [(variant, g, result) for (variant, g, _), result in zip(tasks, results)]
 
-    def _cross_fit(self, X, y, group_ids, splits, params, decoupled, keep):
+    def _cross_fit(self, data, splits, keep):
         """Evidence of every candidate on every evaluated row with a group."""
         tasks, folds = [], []
         for train, test in splits:
-            rows = test[group_ids[test] >= 0]
-            fold_tasks = self._tasks(
-                X, y, group_ids, train, rows, params, keep, decoupled
-            )
+            rows = test[data.group_ids[test] >= 0]
+            fold_tasks = self._tasks(data, train, rows, keep)
             tasks += fold_tasks
             folds += [rows] * len(fold_tasks)
         results = self._run(tasks, f"fitting {len(splits)} split(s)")
         evidence = models = None
         for rows, (variant, g, (model, scores)) in zip(folds, results):
             if evidence is None:
-                shape = (len(self._candidate_variant), len(y), *scores[0].shape[1:])
+                n_candidates = len(self._candidate_variant)
+                shape = (n_candidates, len(data.y), *scores[0].shape[1:])
                 evidence = np.zeros(shape, dtype=scores[0].dtype)
             for candidate, score in zip(self._candidates_of(variant, g), scores):
                 evidence[candidate, rows] = score
@@ -659,10 +672,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             models[variant] = model
         return models
 
-    def _refit(self, X, y, group_ids, params, decoupled):
-        tasks = self._tasks(
-            X, y, group_ids, np.arange(len(y)), None, params, True, decoupled
-        )
+    def _refit(self, data):
+        tasks = self._tasks(data, np.arange(len(data.y)), None, keep=True)
         models = None
         for variant, g, (model, _) in self._run(tasks, "refitting on all rows"):
             models = self._collect(models, variant, g, model)

@@ -100,7 +100,27 @@ def fit_and_score(
     params = _check_method_params(X, params=fit_params, indices=train)
     estimator.fit(design(X, train, block), y[train], **params)
     evidence = [
-        predict_evidence(estimator, design(X, rows, row), kind, n_classes)
-        for rows, row in evaluate
+        predict_evidence(estimator, matrix, kind, n_classes)
+        for matrix in _designs(X, evaluate)
     ]
     return (estimator if keep else None), evidence
+
+
+def _designs(X, evaluate):
+    """Design matrices for each ``(rows, indicator row)`` in ``evaluate``.
+
+    Scoring one model once per reported group changes only the indicator
+    columns, so consecutive entries on the same rows share one buffer whose
+    feature columns are gathered once.
+    """
+    buffer = previous = None
+    for rows, row in evaluate:
+        if row is None:
+            yield X[rows]
+            continue
+        if rows is not previous or buffer.shape[1] != X.shape[1] + row.shape[1]:
+            buffer = np.empty((len(rows), X.shape[1] + row.shape[1]))
+            buffer[:, : X.shape[1]] = X[rows]
+            previous = rows
+        buffer[:, X.shape[1] :] = row
+        yield buffer

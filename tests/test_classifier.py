@@ -413,3 +413,18 @@ def test_fairuse_classifier_verbose_reports_progress(heart, scaled_lr, capsys):
     err = capsys.readouterr().err
     assert "fitting 5 split(s)" in err
     assert "refitting on all rows" in err
+
+
+def test_fairuse_classifier_auc_undefined_group_stays_generic():
+    """Check that a group with one class under AUC stays generic and says why."""
+    X, y = random_grouped_data(4, n=500, levels=(3,))
+    y = y.copy()
+    y[(X["g0"] == "level2").to_numpy()] = 0
+    clf = FairUseClassifier(group_columns="g0", metric="auc", random_state=0)
+    clf.fit(X, y)
+    frame = clf.audit_report_.to_frame()
+    assert clf.routing_[("level2",)] == ("generic", None)
+    assert np.isnan(clf.audit_report_.risks[2]).all()
+    assert "kept generic: auc is undefined on these rows" in frame["note"].iloc[2]
+    assert "the group lacks a class" in frame["note"].iloc[2]
+    _assert_fair_on_evidence(clf.audit_report_)
