@@ -1,5 +1,6 @@
 """FairUseClassifier: route every group to the candidate that serves it best."""
 
+import os
 import sys
 import warnings
 from numbers import Integral, Real
@@ -99,14 +100,16 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     ----------
     estimator : classifier, default=None
         The base classifier cloned for every variant. ``None`` means
-        ``LogisticRegression(max_iter=1000)``. The base never sees the raw
-        group columns.
+        ``LogisticRegression(max_iter=1000)``; pass it explicitly to tune its
+        parameters as ``estimator__<name>``. The base never sees the raw group
+        columns.
 
     group_columns : str, int or sequence of str or int, default=None
-        Names (DataFrame input) or integer positions (array input) of the
-        group attributes inside ``X``. ``None`` means there are no group
-        attributes: the classifier then behaves exactly like the base
-        estimator fitted on all of ``X``.
+        Names (DataFrame input) or integer positions of the group attributes
+        inside ``X``; integers are always positions, as in
+        :class:`~sklearn.compose.ColumnTransformer`. ``None`` means there are
+        no group attributes: the classifier then behaves exactly like the
+        base estimator fitted on all of ``X``.
 
     variants : tuple of str, default=("generic", "onehot", "intersectional", \
 "decoupled")
@@ -139,7 +142,9 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
           (group, label). The models evaluated on the holdout are the ones
           deployed; nothing is refit.
         - a splitter or iterable of (train, test) index arrays whose test sets
-          partition the rows, used like an int.
+          partition the rows, used like an int. A splitter is called as
+          ``split(X, strata)`` with the (group, label) strata as ``y`` and no
+          ``groups``, so splitters that need ``groups`` do not apply.
 
     routing : {"best"}, default="best"
         ``"best"`` routes each group to the candidate with the lowest risk on
@@ -316,6 +321,9 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     "minimum of 1 is required."
                 )
             return X, y
+        if isinstance(X, list | tuple):
+            # numpy would turn a list mixing numbers and text into all text.
+            X = np.asarray(X, dtype=object)
         check = {"dtype": None, "ensure_all_finite": False, "reset": reset}
         if y is None:
             return validate_data(self, X, **check), None
@@ -450,8 +458,16 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X_features, columns = self._split_X(X)
         self._encoding = GroupEncoding()
         group_ids = self._encoding.fit(columns, self._group_column_names())
+        if not self._encoding.n_groups:
+            raise ValueError(
+                "Every row of X has a missing value in the group columns "
+                f"{self._group_column_names()!r}, so there is no group to "
+                "personalize for. Pass group_columns=None to fit the base "
+                "estimator alone."
+            )
         self.groups_ = self._encoding.groups
         splits, refit = self._splits(y, group_ids)
+        self._check_training_classes(y, group_ids, splits, refit)
         decoupled = self._decoupled_groups(y, group_ids, splits, refit)
         self._set_candidates(decoupled)
         data = _Training(
@@ -505,6 +521,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 n_splits=1, test_size=self.cv, random_state=self.random_state
             )
             strata = _merge_small_strata(strata, y, min_count=2)
+            n_test = int(np.ceil(self.cv * len(y)))
+            if min(n_test, len(y) - n_test) < len(np.unique(strata)):
+                # Too few rows to hold every (group, label) stratum: keep labels.
+                strata = _merge_small_strata(y, y, min_count=2)
         elif self.cv is None or isinstance(self.cv, Integral):
             n_splits = 5 if self.cv is None else self.cv
             splitter = StratifiedKFold(
@@ -527,6 +547,31 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     "holdout size."
                 )
         return splits, not holdout
+
+    def _check_training_classes(self, y, group_ids, splits, refit):
+        """Every variant must see two classes, and deployed ones all classes."""
+        deployed = np.arange(len(y)) if refit else splits[0][0]
+        where = "" if refit else " in the training part of the holdout split"
+        for train in [train for train, _ in splits] + [deployed]:
+            grouped = np.unique(y[train][group_ids[train] >= 0])
+            if len(grouped) < 2:
+                raise ValueError(
+                    "The rows with a complete group value in a training split "
+                    f"hold only the class {self.classes_[grouped].tolist()!r}; the "
+                    "one-hot and intersectional variants need two classes. Give "
+                    "more rows a group value or use fewer folds."
+                )
+        for rows, whose in [
+            (deployed, "no row"),
+            (deployed[group_ids[deployed] >= 0], "no row with a complete group value"),
+        ]:
+            missing = np.setdiff1d(np.arange(len(self.classes_)), y[rows])
+            if len(missing):
+                raise ValueError(
+                    f"The classes {self.classes_[missing].tolist()!r} have {whose}"
+                    f"{where}, so the deployed models could never predict them. "
+                    "Give more of their rows a group value, or use an integer cv."
+                )
 
     def _decoupled_groups(self, y, group_ids, splits, refit):
         """Groups that get a decoupled model, and notes on those that don't."""
@@ -634,16 +679,18 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         tasks, folds = [], []
         for train, test in splits:
             rows = test[data.group_ids[test] >= 0]
-            fold_tasks = self._tasks(data, train, rows, keep)
+            # A fold whose test rows all withheld their group has nothing to score.
+            fold_tasks = self._tasks(data, train, rows if len(rows) else None, keep)
             tasks += fold_tasks
             folds += [rows] * len(fold_tasks)
         results = self._run(tasks, f"fitting {len(splits)} split(s)")
-        evidence = models = None
+        kind = evidence_kind(self.metric)
+        shape = (len(self._candidate_variant), len(data.y))
+        if kind == "proba":
+            shape += (len(self.classes_),)
+        evidence = np.zeros(shape, dtype=np.intp if kind == "label" else float)
+        models = None
         for rows, (variant, g, (model, scores)) in zip(folds, results):
-            if evidence is None:
-                n_candidates = len(self._candidate_variant)
-                shape = (n_candidates, len(data.y), *scores[0].shape[1:])
-                evidence = np.zeros(shape, dtype=scores[0].dtype)
             for candidate, score in zip(self._candidates_of(variant, g), scores):
                 evidence[candidate, rows] = score
             if keep:
@@ -771,7 +818,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             warnings.warn(
                 message + " These rows are scored by the generic model.",
                 UnseenGroupWarning,
-                stacklevel=4,
+                stacklevel=_caller_stacklevel(),
             )
         candidates = np.where(group_ids >= 0, self._route[np.maximum(group_ids, 0)], 0)
         return X_features, candidates
@@ -805,7 +852,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 aligned[:, model.classes_] = result
                 result = aligned
             if output is None:
-                output = np.empty((len(candidates), *result.shape[1:]), result.dtype)
+                dtype = np.intp if method == "predict" else float
+                output = np.empty((len(candidates), *result.shape[1:]), dtype)
             output[rows] = result
         return output
 
@@ -895,6 +943,15 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         tags.classifier_tags.multi_class = base_tags.classifier_tags.multi_class
         tags.classifier_tags.poor_score = base_tags.classifier_tags.poor_score
         return tags
+
+
+def _caller_stacklevel():
+    """Stack level of the first frame outside this package, for warnings."""
+    package = os.path.dirname(__file__)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _merge_small_strata(strata, y, min_count):

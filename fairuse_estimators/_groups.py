@@ -63,7 +63,8 @@ def resolve_group_columns(group_columns, n_features, feature_names=None):
             if not -n_features <= column < n_features:
                 raise ValueError(
                     f"The group column position {column} is out of range for X "
-                    f"with {n_features} columns."
+                    f"with {n_features} columns (integers in group_columns are "
+                    "positions, not column labels)."
                 )
             positions.append(int(column) % n_features)
     positions = np.asarray(positions, dtype=np.intp)
@@ -82,7 +83,12 @@ def resolve_group_columns(group_columns, n_features, feature_names=None):
 def column_values(X, position):
     """Return column ``position`` of ``X`` (DataFrame or 2-D array) as 1-D array."""
     if hasattr(X, "iloc"):
-        return np.asarray(X.iloc[:, position])
+        column = X.iloc[:, position]
+        if isinstance(column.dtype, np.dtype):
+            return column.to_numpy()
+        # Extension dtypes (nullable integers, categoricals, strings) keep their
+        # values as objects, where numpy would turn Int64 with NA into floats.
+        return column.to_numpy(dtype=object)
     return np.asarray(X[:, position])
 
 

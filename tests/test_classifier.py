@@ -428,3 +428,82 @@ def test_fairuse_classifier_auc_undefined_group_stays_generic():
     assert "kept generic: auc is undefined on these rows" in frame["note"].iloc[2]
     assert "the group lacks a class" in frame["note"].iloc[2]
     _assert_fair_on_evidence(clf.audit_report_)
+
+
+def _small_frame(seed=0, n=400):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, 2)), columns=["f0", "f1"])
+    X["g"] = rng.choice(["a", "b"], n)
+    return X, (X["f0"] > 0).astype(int).to_numpy()
+
+
+def test_fairuse_classifier_few_grouped_rows():
+    """Check folds whose test rows all withheld their group are skipped."""
+    X, y = _small_frame()
+    X["g"] = np.where(np.arange(len(y)) < 10, X["g"], None)
+    clf = FairUseClassifier(group_columns="g", random_state=1).fit(X, y)
+    assert clf.audit_report_.n.sum() == 10
+    assert clf.audit_report_.n_withheld == len(y) - 10
+
+
+def test_fairuse_classifier_training_classes_errors():
+    """Check clear errors when the variants could not learn every class."""
+    X, y = _small_frame()
+    with pytest.raises(ValueError, match="no group to personalize for"):
+        FairUseClassifier(group_columns="g").fit(X.assign(g=np.nan), y)
+    only_negatives = X.assign(g=np.where(y == 1, None, X["g"]))
+    with pytest.raises(ValueError, match="hold only the class \\[0\\]"):
+        FairUseClassifier(group_columns="g").fit(only_negatives, y)
+    y3 = np.digitize(X["f0"], [-0.5, 0.5])
+    ungrouped = X.assign(g=np.where(y3 == 2, None, X["g"]))
+    with pytest.raises(ValueError, match="\\[2\\] have no row with a complete group"):
+        FairUseClassifier(group_columns="g").fit(ungrouped, y3)
+    rare = np.where(y3 == 2, 1, y3)
+    rare[0] = 2
+    with pytest.raises(ValueError, match="training part of the holdout split"):
+        FairUseClassifier(group_columns="g", cv=0.5, random_state=0).fit(X, rare)
+
+
+def test_fairuse_classifier_float_outputs_whatever_the_routes():
+    """Check that outputs are float64 whichever candidates a batch reaches."""
+    X, y = _small_frame()
+    X = X.astype({"f0": "float32", "f1": "float32"})
+    clf = FairUseClassifier(group_columns="g", random_state=0).fit(X, y)
+    mixed = X.iloc[:3].assign(g=[None, "a", "b"])
+    for batch in (X.iloc[:3], mixed):
+        assert clf.decision_function(batch).dtype == np.float64
+        assert clf.predict_proba(batch).dtype == np.float64
+
+
+def test_fairuse_classifier_small_holdout_many_groups():
+    """Check a holdout too small to hold every (group, label) stratum."""
+    X, y = _small_frame()
+    X["g"] = np.random.default_rng(0).integers(0, 20, len(y))
+    clf = FairUseClassifier(group_columns="g", cv=0.05, random_state=0).fit(X, y)
+    assert clf.audit_report_.n.sum() == 20
+    _assert_fair_on_evidence(clf.audit_report_)
+
+
+def test_fairuse_classifier_nullable_and_list_inputs():
+    """Check nullable integer group columns and list-of-lists input."""
+    X, y = _small_frame()
+    values = pd.array(np.random.default_rng(1).integers(1, 3, len(y)), dtype="Int64")
+    values[0] = pd.NA
+    clf = FairUseClassifier(group_columns="g").fit(X.assign(g=values), y)
+    assert clf.groups_ == [(1,), (2,)]
+    assert clf.audit_report_.n_withheld == 1
+    from_list = FairUseClassifier(group_columns=2, random_state=0)
+    from_list.fit(X.to_numpy().tolist(), y)
+    from_frame = FairUseClassifier(group_columns="g", random_state=0).fit(X, y)
+    assert dict(from_list.routing_) == dict(from_frame.routing_)
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_log_proba", "score"])
+def test_fairuse_classifier_unseen_warning_points_at_caller(method):
+    """Check that the unseen-group warning names the caller's line, not ours."""
+    X, y = _small_frame()
+    clf = FairUseClassifier(group_columns="g", random_state=0).fit(X, y)
+    new = X.assign(g="c")
+    with pytest.warns(UnseenGroupWarning) as record:
+        getattr(clf, method)(*([new, y] if method == "score" else [new]))
+    assert "fairuse_estimators" not in record[0].filename
