@@ -337,6 +337,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             X_features = check_array(
                 X_features, dtype="numeric", ensure_all_finite=False, input_name="X"
             )
+            if X_features.dtype == object:  # older scikit-learn keeps object
+                X_features = X_features.astype(np.float64)
         except (TypeError, ValueError) as exc:
             raise ValueError(
                 "Every column of X except the group columns "
@@ -406,7 +408,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             if not has_fit_parameter(base, "sample_weight"):
                 raise ValueError(
                     f"sample_weight was given, but {type(base).__name__}.fit does "
-                    "not accept sample_weight."
+                    "not accept sample_weight. For a Pipeline or another "
+                    "meta-estimator, enable metadata routing "
+                    "(sklearn.set_config(enable_metadata_routing=True)) and "
+                    "request the weights with set_fit_request(sample_weight=True)."
                 )
             params["sample_weight"] = _check_sample_weight(sample_weight, X)
         return params

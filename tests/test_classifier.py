@@ -373,7 +373,7 @@ def test_fairuse_classifier_sample_weight_reaches_base_fits(heart, scaled_lr):
     decoupled = clf.estimators_["decoupled"][clf.groups_.index(("male", "<60"))]
     own = LogisticRegression(max_iter=5000).fit(features[rows], y[rows], weights[rows])
     assert_allclose(decoupled.coef_, own.coef_, rtol=1e-4)
-    with pytest.raises(ValueError, match="does not accept sample_weight"):
+    with pytest.raises(ValueError, match="does not accept sample_weight. For a Pip"):
         FairUseClassifier(_NoWeights(), group_columns=HEART_GROUPS).fit(
             X, y, sample_weight=weights
         )

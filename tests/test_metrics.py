@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from sklearn import __version__ as _sklearn_version
 from sklearn.metrics import accuracy_score, brier_score_loss, log_loss, roc_auc_score
 
 from fairuse_estimators._metrics import evidence_kind, group_risks
+
+SKLEARN_VERSION = tuple(int(part) for part in _sklearn_version.split(".")[:2])
 
 
 def _hand_built(n_classes, seed=0, n=240, n_candidates=3, n_groups=3):
@@ -51,6 +54,8 @@ def _reference(metric, y, proba, n_classes):
     if metric == "brier":
         if n_classes == 2:
             return brier_score_loss(y, proba[:, 1])
+        if SKLEARN_VERSION < (1, 7):  # no multiclass Brier score before 1.7
+            return ((proba - np.eye(n_classes)[y]) ** 2).sum(axis=1).mean()
         return brier_score_loss(y, proba, labels=labels)
     return _reference_ece(y, proba)
 
