@@ -473,7 +473,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.groups_ = self._encoding.groups
         splits, refit = self._splits(y, group_ids)
         self._check_training_classes(y, group_ids, splits, refit)
-        decoupled = self._decoupled_groups(y, group_ids, splits, refit)
+        decoupled, notes = self._decoupled_groups(y, group_ids, splits, refit)
         self._set_candidates(decoupled)
         data = _Training(
             X_features, y, group_ids, self._blocks(group_ids), params, decoupled
@@ -490,7 +490,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         )
         self._route = self._choose_routes(risks)
         self.audit_report_ = self._make_report(
-            risks, evaluated, group_ids, decoupled, splits, refit
+            risks, evaluated, group_ids, notes, splits, refit
         )
         return self
 
@@ -579,11 +579,11 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 )
 
     def _decoupled_groups(self, y, group_ids, splits, refit):
-        """Groups that get a decoupled model, and notes on those that don't."""
+        """Groups that get a decoupled model, and a note on each that doesn't."""
         n_groups, n_classes = self._encoding.n_groups, len(self.classes_)
-        self._decoupled_notes = [""] * n_groups
+        notes = [""] * n_groups
         if "decoupled" not in self.variants:
-            return np.zeros(n_groups, dtype=bool)
+            return np.zeros(n_groups, dtype=bool), notes
         sizes = np.bincount(group_ids[group_ids >= 0], minlength=n_groups)
         trainings = [train for train, _ in splits] + (
             [np.arange(len(y))] if refit else []
@@ -607,8 +607,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 why = "the group lacks a class"
             else:
                 why = "a training fold lacks a class"
-            self._decoupled_notes[g] = f"no decoupled model: {why}"
-        return eligible
+            notes[g] = f"no decoupled model: {why}"
+        return eligible, notes
 
     def _set_candidates(self, decoupled):
         """The pool: generic, then each personalized variant for each group."""
@@ -754,10 +754,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             routes[g] = order[np.flatnonzero(ordered <= best + _TIE_TOLERANCE)[0]]
         return routes
 
-    def _make_report(self, risks, evaluated, group_ids, decoupled, splits, refit):
+    def _make_report(self, risks, evaluated, group_ids, notes, splits, refit):
         n_groups = self._encoding.n_groups
         n = np.bincount(evaluated[evaluated >= 0], minlength=n_groups)
-        notes = list(self._decoupled_notes)
+        notes = list(notes)
         for g in range(n_groups):
             if np.isnan(risks[g]).all():
                 reason = (
