@@ -553,12 +553,20 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 )
         return splits, not holdout
 
+    def _class_counts(self, y, group_ids, rows):
+        """Counts of each (group, class) among ``rows`` with a group."""
+        n_groups, n_classes = self._encoding.n_groups, len(self.classes_)
+        ids = group_ids[rows]
+        cells = ids[ids >= 0] * n_classes + y[rows][ids >= 0]
+        counts = np.bincount(cells, minlength=n_groups * n_classes)
+        return counts.reshape(n_groups, n_classes)
+
     def _check_training_classes(self, y, group_ids, splits, refit):
         """Every variant must see two classes, and deployed ones all classes."""
-        deployed = np.arange(len(y)) if refit else splits[0][0]
-        where = "" if refit else " in the training part of the holdout split"
-        for train in [train for train, _ in splits] + [deployed]:
-            grouped = np.unique(y[train][group_ids[train] >= 0])
+        trainings = _training_sets(splits, refit, len(y))
+        deployed = trainings[-1]
+        for train in trainings:
+            grouped = np.flatnonzero(self._class_counts(y, group_ids, train).sum(0))
             if len(grouped) < 2:
                 raise ValueError(
                     "The rows with a complete group value in a training split "
@@ -566,11 +574,15 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     "one-hot and intersectional variants need two classes. Give "
                     "more rows a group value or use fewer folds."
                 )
-        for rows, whose in [
-            (deployed, "no row"),
-            (deployed[group_ids[deployed] >= 0], "no row with a complete group value"),
+        where = "" if refit else " in the training part of the holdout split"
+        for counts, whose in [
+            (np.bincount(y[deployed], minlength=len(self.classes_)), "no row"),
+            (
+                self._class_counts(y, group_ids, deployed).sum(axis=0),
+                "no row with a complete group value",
+            ),
         ]:
-            missing = np.setdiff1d(np.arange(len(self.classes_)), y[rows])
+            missing = np.flatnonzero(counts == 0)
             if len(missing):
                 raise ValueError(
                     f"The classes {self.classes_[missing].tolist()!r} have {whose}"
@@ -580,26 +592,15 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _decoupled_groups(self, y, group_ids, splits, refit):
         """Groups that get a decoupled model, and a note on each that doesn't."""
-        n_groups, n_classes = self._encoding.n_groups, len(self.classes_)
+        n_groups = self._encoding.n_groups
         notes = [""] * n_groups
         if "decoupled" not in self.variants:
             return np.zeros(n_groups, dtype=bool), notes
-        sizes = np.bincount(group_ids[group_ids >= 0], minlength=n_groups)
-        trainings = [train for train, _ in splits] + (
-            [np.arange(len(y))] if refit else []
-        )
+        present = self._class_counts(y, group_ids, np.arange(len(y)))
+        sizes = present.sum(axis=1)
         eligible = sizes >= self.min_group_size
-        for train in trainings:
-            ids = group_ids[train]
-            cells = np.bincount(
-                ids[ids >= 0] * n_classes + y[train][ids >= 0],
-                minlength=n_groups * n_classes,
-            ).reshape(n_groups, n_classes)
-            eligible &= (cells > 0).all(axis=1)
-        present = np.bincount(
-            group_ids[group_ids >= 0] * n_classes + y[group_ids >= 0],
-            minlength=n_groups * n_classes,
-        ).reshape(n_groups, n_classes)
+        for train in _training_sets(splits, refit, len(y)):
+            eligible &= (self._class_counts(y, group_ids, train) > 0).all(axis=1)
         for g in np.flatnonzero(~eligible):
             if sizes[g] < self.min_group_size:
                 why = f"{sizes[g]} rows < min_group_size={self.min_group_size}"
@@ -948,6 +949,12 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         tags.classifier_tags.multi_class = base_tags.classifier_tags.multi_class
         tags.classifier_tags.poor_score = base_tags.classifier_tags.poor_score
         return tags
+
+
+def _training_sets(splits, refit, n_samples):
+    """Rows of every fit of a variant; the deployed models' rows come last."""
+    trainings = [train for train, _ in splits]
+    return trainings + [np.arange(n_samples)] if refit else trainings
 
 
 def _caller_stacklevel():
