@@ -1,5 +1,19 @@
 """Real clinical datasets with group attributes, bundled with the package."""
 
-from ._base import load_heart
+from ._base import (
+    list_datasets,
+    load_aids,
+    load_dataset,
+    load_flchain,
+    load_heart,
+    load_whas500,
+)
 
-__all__ = ["load_heart"]
+__all__ = [
+    "list_datasets",
+    "load_aids",
+    "load_dataset",
+    "load_flchain",
+    "load_heart",
+    "load_whas500",
+]
