@@ -1,5 +1,6 @@
 """The bundled datasets and their loaders."""
 
+import re
 from importlib import resources
 
 import numpy as np
@@ -10,6 +11,7 @@ from numpy.testing import assert_array_equal
 from fairuse_estimators.datasets import (
     list_datasets,
     load_aids,
+    load_csv,
     load_dataset,
     load_flchain,
     load_heart,
@@ -174,3 +176,168 @@ def test_load_dataset_unknown_name():
     msg = r"Unknown dataset 'hearts'\. The bundled datasets are \['aids', 'flchain'"
     with pytest.raises(ValueError, match=msg):
         load_dataset("hearts")
+
+
+def _write_csv(tmp_path, text, name="patients.csv"):
+    """Write ``text`` to a CSV file under ``tmp_path`` and return its path."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD_CSV = """age,bp,sex,site,outcome
+50,120.5,female,a,no
+61,,male,b,yes
+72,131.0,female,,yes
+45,118.0,male,a,no
+"""
+
+
+def test_load_csv_bunch(tmp_path):
+    """Check that load_csv returns features, labels and groups in the Bunch style."""
+    path = _write_csv(tmp_path, GOOD_CSV)
+    data = load_csv(path, target="outcome", group_columns=["sex", "site"])
+    assert list(data.data.columns) == ["age", "bp", "sex", "site"]
+    assert_array_equal(data.feature_names, ["age", "bp", "sex", "site"])
+    assert data.group_columns == ["sex", "site"]
+    assert data.target.name == "outcome"
+    assert data.target.tolist() == ["no", "yes", "yes", "no"]
+    assert data.target_names.tolist() == ["no", "yes"]
+    assert data.frame.shape == (4, 5)
+    assert data.filename == str(path)
+    assert repr(str(path)) in data.DESCR and "4 rows" in data.DESCR
+
+
+def test_load_csv_keeps_missing_features_and_groups(tmp_path):
+    """Check that missing feature and group values stay NaN for the estimator."""
+    data = load_csv(
+        _write_csv(tmp_path, GOOD_CSV), target="outcome", group_columns="sex,site"
+    )
+    assert data.data["bp"].isna().sum() == 1
+    assert data.data["site"].isna().sum() == 1
+
+
+@pytest.mark.parametrize("group_columns", ["sex,site", " sex , site ", "sex,site,"])
+def test_load_csv_group_columns_string(tmp_path, group_columns):
+    """Check that a comma-separated group_columns string becomes a list of names."""
+    path = _write_csv(tmp_path, GOOD_CSV)
+    data = load_csv(path, target="outcome", group_columns=group_columns)
+    assert data.group_columns == ["sex", "site"]
+
+
+def test_load_csv_multiclass_integer_target(tmp_path):
+    """Check that an integer target with three values is accepted as multiclass."""
+    path = _write_csv(tmp_path, "x,g,grade\n1.5,a,0\n2.5,b,1\n3.5,a,2\n4.5,b,1\n")
+    data = load_csv(path, target="grade", group_columns="g")
+    assert data.target_names.tolist() == [0, 1, 2]
+
+
+def test_load_csv_missing_file(tmp_path):
+    """Check that a path with no file raises a FileNotFoundError naming it."""
+    path = tmp_path / "absent.csv"
+    with pytest.raises(FileNotFoundError, match="No CSV file found at .*absent"):
+        load_csv(path, target="y", group_columns="sex")
+    with pytest.raises(FileNotFoundError, match=re.escape(repr(str(tmp_path)))):
+        load_csv(tmp_path, target="y", group_columns="sex")
+
+
+@pytest.mark.parametrize("text", ["", "\n", "age,sex,outcome\n"])
+def test_load_csv_no_data_rows(tmp_path, text):
+    """Check that an empty file or a header-only file raises a clear ValueError."""
+    path = _write_csv(tmp_path, text)
+    msg = re.escape(f"The CSV file {str(path)!r} has no data rows; expected a header")
+    with pytest.raises(ValueError, match=msg):
+        load_csv(path, target="outcome", group_columns="sex")
+
+
+def test_load_csv_unparsable_file(tmp_path):
+    """Check that a row with too many fields raises a ValueError naming the file."""
+    path = _write_csv(tmp_path, "a,sex,y\n1,f,0\n2,m,1,9\n")
+    msg = re.escape(f"The file {str(path)!r} could not be read as CSV")
+    with pytest.raises(ValueError, match=msg):
+        load_csv(path, target="y", group_columns="sex")
+
+
+def test_load_csv_missing_target_column(tmp_path):
+    """Check that an absent target column is named, with the columns that exist."""
+    path = _write_csv(tmp_path, GOOD_CSV)
+    msg = (
+        r"The target column 'death' is not in the CSV file .*; its columns are "
+        r"\['age', 'bp', 'sex', 'site', 'outcome'\]\."
+    )
+    with pytest.raises(ValueError, match=msg):
+        load_csv(path, target="death", group_columns="sex")
+
+
+def test_load_csv_missing_group_column(tmp_path):
+    """Check that absent group columns are named, with the columns that exist."""
+    path = _write_csv(tmp_path, GOOD_CSV)
+    msg = (
+        r"The group columns \['race'\] are not in the CSV file .*; its columns "
+        r"are \['age', 'bp', 'sex', 'site', 'outcome'\]\."
+    )
+    with pytest.raises(ValueError, match=msg):
+        load_csv(path, target="outcome", group_columns="sex,race")
+
+
+@pytest.mark.parametrize("group_columns", ["", " , ", []])
+def test_load_csv_empty_group_columns(tmp_path, group_columns):
+    """Check that group_columns naming no column raises a ValueError."""
+    path = _write_csv(tmp_path, GOOD_CSV)
+    with pytest.raises(ValueError, match="group_columns must name at least one"):
+        load_csv(path, target="outcome", group_columns=group_columns)
+
+
+def test_load_csv_target_among_group_columns(tmp_path):
+    """Check that the target cannot also be a group column."""
+    path = _write_csv(tmp_path, GOOD_CSV)
+    msg = "The target column 'outcome' is also listed in group_columns"
+    with pytest.raises(ValueError, match=msg):
+        load_csv(path, target="outcome", group_columns="sex,outcome")
+
+
+def test_load_csv_non_numeric_feature(tmp_path):
+    """Check that a text feature column is named, with the two ways to fix it."""
+    path = _write_csv(tmp_path, GOOD_CSV)
+    msg = (
+        r"The feature columns \['site'\] in the CSV file .* are not numeric.*"
+        r"Add them to group_columns .* or encode them as numbers"
+    )
+    with pytest.raises(ValueError, match=msg):
+        load_csv(path, target="outcome", group_columns="sex")
+
+
+def test_load_csv_no_feature_column(tmp_path):
+    """Check that a file with only the target and group columns raises."""
+    path = _write_csv(tmp_path, "sex,outcome\nf,0\nm,1\n")
+    with pytest.raises(ValueError, match="has no feature column besides the target"):
+        load_csv(path, target="outcome", group_columns="sex")
+
+
+def test_load_csv_target_with_missing_values(tmp_path):
+    """Check that missing target values are counted in the error."""
+    path = _write_csv(tmp_path, "x,sex,y\n1,f,0\n2,m,\n3,f,\n4,m,1\n")
+    msg = r"The target column 'y' in .* has 2 missing value\(s\)"
+    with pytest.raises(ValueError, match=msg):
+        load_csv(path, target="y", group_columns="sex")
+
+
+def test_load_csv_single_class_target(tmp_path):
+    """Check that a target with one value raises, since it has a single class."""
+    path = _write_csv(tmp_path, "x,sex,y\n1,f,1\n2,m,1\n")
+    with pytest.raises(ValueError, match="holds a single value, 1; a classifier"):
+        load_csv(path, target="y", group_columns="sex")
+
+
+def test_load_csv_continuous_target(tmp_path):
+    """Check that a float target is refused with its number of distinct values."""
+    frame = load_aids().frame
+    path = tmp_path / "aids.csv"
+    frame.to_csv(path, index=False)
+    n_values = frame["cd4"].nunique()
+    msg = (
+        rf"The target column 'cd4' in .* must be binary or categorical .*"
+        rf"look continuous \({n_values} distinct values\)"
+    )
+    with pytest.raises(ValueError, match=msg):
+        load_csv(path, target="cd4", group_columns=["sex", "race"])

@@ -8,10 +8,12 @@ from ._base import (
     load_heart,
     load_whas500,
 )
+from ._csv import load_csv
 
 __all__ = [
     "list_datasets",
     "load_aids",
+    "load_csv",
     "load_dataset",
     "load_flchain",
     "load_heart",
