@@ -1,9 +1,15 @@
 """Use group attributes in a classifier only where they help every group."""
 
+from ._audit import audit_fair_use
 from ._classifier import FairUseClassifier
 from ._report import FairUseReport
+from ._version import __version__
 from .exceptions import UnseenGroupWarning
 
-__version__ = "0.1.0.dev0"
-
-__all__ = ["FairUseClassifier", "FairUseReport", "UnseenGroupWarning", "__version__"]
+__all__ = [
+    "FairUseClassifier",
+    "FairUseReport",
+    "UnseenGroupWarning",
+    "__version__",
+    "audit_fair_use",
+]

@@ -44,10 +44,27 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._audit import audit_settings, check_audit_options, fair_use_statistics
 from ._groups import GroupEncoding, column_values, resolve_group_columns
-from ._metrics import METRICS, evidence_kind, group_risks
+from ._metrics import METRICS, check_metric_support, evidence_kind, group_risks
 from ._report import FairUseReport
-from ._variants import BLOCK_VARIANTS, VARIANTS, design, find_candidate, fit_and_score
+from ._stats import (
+    CORRECTIONS,
+    TESTS,
+    adjust_pvalues,
+    paired_tests,
+    resolve_rng,
+    resolve_test,
+)
+from ._variants import (
+    BLOCK_VARIANTS,
+    VARIANTS,
+    design,
+    encode_labels,
+    find_candidate,
+    fit_and_score,
+    predict_evidence,
+)
 from .exceptions import UnseenGroupWarning
 
 # Risks closer than this are ties, broken toward the simpler candidate.
@@ -146,15 +163,39 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
           ``split(X, strata)`` with the (group, label) strata as ``y`` and no
           ``groups``, so splitters that need ``groups`` do not apply.
 
-    routing : {"best"}, default="best"
-        ``"best"`` routes each group to the candidate with the lowest risk on
-        its held-out rows. Ties go to the simpler candidate: the generic
-        model, then the group's own one-hot, intersectional and decoupled
-        candidates, then other groups' candidates.
+    routing : {"best", "evidence"}, default="best"
+        How each group picks its candidate from the risks on its held-out
+        rows.
+
+        - ``"best"``: the candidate with the lowest risk.
+        - ``"evidence"``: a group leaves the generic model only for a
+          candidate whose gain over the generic model is significant at
+          ``alpha`` (one-sided ``test``, ``correction`` across the group's
+          candidates); among those, the lowest risk. A group that would
+          then significantly prefer another group's route moves to it. On
+          the held-out evidence no group has a significant rationality or
+          envy-freeness violation, and groups left on the generic model need
+          not report their attributes
+          (:meth:`FairUseReport.generic_groups`).
+
+        Ties go to the simpler candidate: the generic model, then the
+        group's own one-hot, intersectional and decoupled candidates, then
+        other groups' candidates.
+
+    test : {"auto", "bootstrap", "mcnemar", "delong"}, default="auto"
+        Paired test behind ``routing="evidence"`` and the verdicts in
+        ``audit_report_``: ``"auto"`` is the exact McNemar test for
+        ``error``, DeLong's test for ``auc`` and the bootstrap otherwise
+        (see :func:`~fairuse_estimators.audit_fair_use`).
 
     alpha : float in (0, 1), default=0.1
-        Significance level for statistical statements about the routes. The
-        ``"best"`` routing does not use it.
+        Significance level of the tests.
+
+    correction : {"holm", "bonferroni", "none"}, default="holm"
+        Family-wise correction of the tests.
+
+    n_bootstrap : int, default=1000
+        Bootstrap replicates when the test is the bootstrap.
 
     min_group_size : int, default=20
         Smallest number of rows for which a group gets a decoupled model.
@@ -256,8 +297,11 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "variants": ["array-like"],
         "metric": [StrOptions(set(METRICS))],
         "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
-        "routing": [StrOptions({"best"})],
+        "routing": [StrOptions({"best", "evidence"})],
+        "test": [StrOptions(set(TESTS))],
         "alpha": [Interval(Real, 0, 1, closed="neither")],
+        "correction": [StrOptions(set(CORRECTIONS))],
+        "n_bootstrap": [Interval(Integral, 1, None, closed="left")],
         "min_group_size": [Interval(Integral, 1, None, closed="left")],
         "handle_unknown": [StrOptions({"generic", "error"})],
         "n_jobs": [Integral, None],
@@ -274,7 +318,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         metric="error",
         cv=5,
         routing="best",
+        test="auto",
         alpha=0.1,
+        correction="holm",
+        n_bootstrap=1000,
         min_group_size=20,
         handle_unknown="generic",
         n_jobs=None,
@@ -287,7 +334,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.metric = metric
         self.cv = cv
         self.routing = routing
+        self.test = test
         self.alpha = alpha
+        self.correction = correction
+        self.n_bootstrap = n_bootstrap
         self.min_group_size = min_group_size
         self.handle_unknown = handle_unknown
         self.n_jobs = n_jobs
@@ -370,30 +420,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         if len(set(variants)) != len(variants):
             raise ValueError(f"variants lists a variant twice: {self.variants!r}.")
-        base = self._base_estimator()
-        name = type(base).__name__
-        if self.metric == "auc":
-            if n_classes > 2:
-                raise ValueError(
-                    "metric='auc' is defined for binary targets only; y has "
-                    f"{n_classes} classes. Use 'error', 'log_loss', 'brier' or "
-                    "'ece' instead."
-                )
-            if not (
-                hasattr(base, "predict_proba") or hasattr(base, "decision_function")
-            ):
-                raise ValueError(
-                    f"metric='auc' needs scores, but {name} has neither "
-                    "predict_proba nor decision_function."
-                )
-        elif evidence_kind(self.metric) == "proba" and not hasattr(
-            base, "predict_proba"
-        ):
-            raise ValueError(
-                f"metric={self.metric!r} needs probabilities, but {name} has no "
-                "predict_proba. Use metric='error' or 'auc', or wrap the base in "
-                "CalibratedClassifierCV."
-            )
+        check_metric_support(self.metric, self._base_estimator(), n_classes)
+        resolve_test(self.test, self.metric)
 
     def _fit_params(self, X, sample_weight, fit_params):
         """Sample-aligned parameters for every base fit."""
@@ -489,8 +517,24 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             self.metric, y, evidence, evaluated, self._encoding.n_groups
         )
         self._route = self._choose_routes(risks)
-        self.audit_report_ = self._make_report(
-            risks, evaluated, group_ids, notes, splits, refit
+        if self.routing == "evidence":
+            self._route = self._gated_routes(risks, y, evidence, evaluated)
+        n = np.bincount(evaluated[evaluated >= 0], minlength=self._encoding.n_groups)
+        self.audit_report_ = self._report(
+            self.metric,
+            y,
+            evidence,
+            evaluated,
+            risks,
+            self._test_options(self.metric),
+            n=n,
+            notes=self._fit_notes(risks, n, notes),
+            n_withheld=int((group_ids < 0).sum()),
+            evidence=(
+                f"{len(splits)}-fold cross-fitting"
+                if refit
+                else f"holdout of {len(splits[0][1])} rows"
+            ),
         )
         return self
 
@@ -511,6 +555,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             variants=["generic"],
             candidate_variants=["generic"],
             candidate_groups=[-1],
+            models=["routed"],
+            assignments=np.empty((1, 0), dtype=np.intp),
             routes=[],
             notes=[],
             evidence="no group columns",
@@ -648,7 +694,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         base = self._base_estimator()
         common = {
             "kind": evidence_kind(self.metric),
-            "n_classes": len(self.classes_),
+            "classes": np.arange(len(self.classes_)),
             "fit_params": data.params,
             "keep": keep,
         }
@@ -744,10 +790,13 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         rest = [c for c in range(1, len(self._candidate_variant)) if c not in own]
         return np.array([0, *own, *rest])
 
-    def _choose_routes(self, risks):
+    def _choose_routes(self, risks, allowed=None):
+        """Lowest-risk candidate per group among the ``allowed`` ones."""
         routes = np.zeros(len(risks), dtype=np.intp)
         for g, group_risk in enumerate(risks):
             order = self._preference(g)
+            if allowed is not None:
+                order = order[allowed[g, order]]
             ordered = group_risk[order]
             if np.isnan(ordered).all():
                 continue  # no evidence for this group: keep it on the generic model
@@ -755,11 +804,97 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             routes[g] = order[np.flatnonzero(ordered <= best + _TIE_TOLERANCE)[0]]
         return routes
 
-    def _make_report(self, risks, evaluated, group_ids, notes, splits, refit):
-        n_groups = self._encoding.n_groups
-        n = np.bincount(evaluated[evaluated >= 0], minlength=n_groups)
+    def _gated_routes(self, risks, y, evidence, group_ids):
+        """Routes that leave the generic model only on a significant gain."""
+        n_groups, n_candidates = risks.shape
+        finite = np.isfinite(risks) & np.isfinite(risks[:, :1])
+        pairs = np.argwhere(finite[:, 1:]) + [0, 1]
+        comparisons = np.column_stack(
+            [pairs[:, 0], np.zeros(len(pairs), int), pairs[:, 1]]
+        )
+        allowed = np.zeros((n_groups, n_candidates), dtype=bool)
+        allowed[:, 0] = True
+        if len(comparisons):
+            results, _ = paired_tests(
+                resolve_test(self.test, self.metric),
+                self.metric,
+                y,
+                evidence,
+                group_ids,
+                comparisons,
+                alpha=self.alpha,
+                n_bootstrap=self.n_bootstrap,
+                rng=resolve_rng(self.random_state),
+            )
+            p_gain = results[:, 3]
+            for g in range(n_groups):
+                mine = comparisons[:, 0] == g
+                p_gain[mine] = adjust_pvalues(p_gain[mine], self.correction)
+            with np.errstate(invalid="ignore"):
+                significant = p_gain <= self.alpha
+            allowed[pairs[significant, 0], pairs[significant, 1]] = True
+        routes = self._choose_routes(risks, allowed)
+        # A group that significantly prefers another group's route takes it.
+        # Its risk strictly drops and no new route appears, so this ends.
+        for _ in range(n_groups):
+            envy = fair_use_statistics(
+                self.metric,
+                y,
+                evidence,
+                group_ids,
+                routes[None],
+                **self._test_options(self.metric),
+            )["envy"][0]
+            moved = False
+            for g in range(n_groups):
+                violated = envy[g, :, 6] <= self.alpha
+                if violated.any():
+                    gaps = np.where(violated, envy[g, :, 0], np.inf)
+                    routes[g] = routes[int(np.argmin(gaps))]
+                    moved = True
+                    break
+            if not moved:
+                break
+        return routes
+
+    def _test_options(self, metric, **overrides):
+        """Options of the fair-use tests; ``None`` overrides mean our own."""
+        options = {
+            "test": self.test,
+            "alpha": self.alpha,
+            "correction": self.correction,
+            "n_bootstrap": self.n_bootstrap,
+            "random_state": self.random_state,
+        }
+        options.update({k: v for k, v in overrides.items() if v is not None})
+        options["test"] = check_audit_options(
+            metric,
+            options["test"],
+            options["alpha"],
+            options["correction"],
+            options["n_bootstrap"],
+        )
+        return options
+
+    def _models(self):
+        """Names of the audited models and each group's candidate under each."""
+        names, assignments = ["routed"], [self._route]
+        for variant in VARIANTS[1:]:
+            if variant in self.variants:
+                names.append(variant)
+                assignments.append(
+                    [
+                        find_candidate(
+                            self._candidate_variant, self._candidate_group, variant, g
+                        )
+                        for g in range(self._encoding.n_groups)
+                    ]
+                )
+        return names, np.array(assignments, dtype=np.intp)
+
+    def _fit_notes(self, risks, n, notes):
         notes = list(notes)
-        for g in range(n_groups):
+        for g in range(self._encoding.n_groups):
             if np.isnan(risks[g]).all():
                 reason = (
                     "no evaluation rows"
@@ -769,25 +904,123 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 notes[g] = "; ".join(
                     filter(None, [notes[g], f"kept generic: {reason}"])
                 )
-        evidence = (
-            f"{len(splits)}-fold cross-fitting"
-            if refit
-            else f"holdout of {len(splits[0][1])} rows"
+        return notes
+
+    def _report(self, metric, y, predictions, group_ids, risks, options, **fields):
+        """Test every audited model on the predictions and build the report."""
+        names, assignments = self._models()
+        statistics = fair_use_statistics(
+            metric, y, predictions, group_ids, assignments, **options
         )
         return FairUseReport(
-            metric=self.metric,
+            metric=metric,
             group_columns=self._group_column_names(),
             groups=self.groups_,
-            n=n,
             risks=risks,
             variants=self.variants,
             candidate_variants=self._candidate_variant,
             candidate_groups=self._candidate_group,
+            models=names,
+            assignments=assignments,
             routes=self._route,
-            notes=notes,
-            n_withheld=int((group_ids < 0).sum()),
-            evidence=evidence,
+            statistics=statistics,
+            settings=audit_settings(**options),
+            **fields,
         )
+
+    def audit(
+        self,
+        X,
+        y,
+        *,
+        metric=None,
+        test=None,
+        alpha=None,
+        correction=None,
+        n_bootstrap=None,
+        random_state=None,
+    ):
+        """Audit the routed model and each variant on new labelled data.
+
+        Every candidate scores every row of ``X`` that belongs to a group
+        seen in training; each audited model (``"routed"`` and each fitted
+        personalized variant: ``"onehot"``, ``"intersectional"``,
+        ``"decoupled"``) is then tested for rationality against the generic
+        variant and for envy-freeness, as in
+        :func:`~fairuse_estimators.audit_fair_use`. Use rows the classifier
+        was not fitted on.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Features, group columns included. Rows with a missing or unseen
+            group value are left out and counted as withheld.
+        y : array-like of shape (n_samples,)
+            True labels, among ``classes_``.
+        metric, test, alpha, correction, n_bootstrap, random_state : \
+default=None
+            As in :func:`~fairuse_estimators.audit_fair_use`; ``None`` means
+            the classifier's own setting.
+
+        Returns
+        -------
+        report : FairUseReport
+            Its models are ``"routed"`` followed by the fitted variants.
+        """
+        check_is_fitted(self)
+        metric = self.metric if metric is None else metric
+        options = self._test_options(
+            metric,
+            test=test,
+            alpha=alpha,
+            correction=correction,
+            n_bootstrap=n_bootstrap,
+            random_state=random_state,
+        )
+        if self._encoding is None:
+            raise ValueError(
+                "This FairUseClassifier was fitted without group_columns, so it "
+                "has no use of group attributes to audit."
+            )
+        X, y = self._validate_X(X, reset=False, y=y)
+        codes = encode_labels(y, self.classes_)
+        if (codes < 0).any():
+            raise ValueError(
+                f"y holds the labels {sorted(set(y[codes < 0].tolist()))!r}, which "
+                f"are not among the classes seen during fit {self.classes_.tolist()!r}."
+            )
+        check_metric_support(metric, self.estimators_["generic"], len(self.classes_))
+        X_features, columns = self._split_X(X)
+        group_ids, _ = self._encoding.transform(columns, self._group_column_names())
+        evidence = self._pool_evidence(X_features, group_ids, evidence_kind(metric))
+        n_groups = self._encoding.n_groups
+        return self._report(
+            metric,
+            codes,
+            evidence,
+            group_ids,
+            group_risks(metric, codes, evidence, group_ids, n_groups),
+            options,
+            n=np.bincount(group_ids[group_ids >= 0], minlength=n_groups),
+            notes=self.audit_report_.notes,
+            n_withheld=int((group_ids < 0).sum()),
+            evidence=f"{int((group_ids >= 0).sum())} audited rows",
+        )
+
+    def _pool_evidence(self, X_features, group_ids, kind):
+        """Every candidate's predictions on every row with a known group."""
+        rows = np.flatnonzero(group_ids >= 0)
+        classes = np.arange(len(self.classes_))
+        shape = (len(self._candidate_variant), len(group_ids))
+        if kind == "proba":
+            shape += (len(classes),)
+        evidence = np.zeros(shape, dtype=np.intp if kind == "label" else float)
+        for candidate in range(len(self._candidate_variant)):
+            model, row = self._candidate_model(candidate)
+            evidence[candidate, rows] = predict_evidence(
+                model, design(X_features, rows, row), kind, classes
+            )
+        return evidence
 
     @property
     def routing_(self):

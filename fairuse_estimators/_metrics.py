@@ -26,6 +26,32 @@ def evidence_kind(metric):
     return {"error": "label", "auc": "score"}.get(metric, "proba")
 
 
+def check_metric_support(metric, estimator, n_classes):
+    """Raise if ``estimator`` cannot produce the predictions ``metric`` needs."""
+    name = type(estimator).__name__
+    if metric == "auc":
+        if n_classes > 2:
+            raise ValueError(
+                "metric='auc' is defined for binary targets only; y has "
+                f"{n_classes} classes. Use 'error', 'log_loss', 'brier' or "
+                "'ece' instead."
+            )
+        if not (
+            hasattr(estimator, "predict_proba")
+            or hasattr(estimator, "decision_function")
+        ):
+            raise ValueError(
+                f"metric='auc' needs scores, but {name} has neither "
+                "predict_proba nor decision_function."
+            )
+    elif evidence_kind(metric) == "proba" and not hasattr(estimator, "predict_proba"):
+        raise ValueError(
+            f"metric={metric!r} needs probabilities, but {name} has no "
+            "predict_proba. Use metric='error' or 'auc', or wrap the estimator in "
+            "CalibratedClassifierCV."
+        )
+
+
 def group_risks(metric, y, evidence, group_ids, n_groups):
     """Risk of every candidate on every group.
 
@@ -79,21 +105,32 @@ def row_losses(metric, y, evidence):
     raise ValueError(f"The metric {metric!r} is not decomposable into row losses.")
 
 
-def _ece_sums(y, proba, group_ids, n_groups):
-    """Sum over bins of |sum(confidence - outcome)| per group and candidate."""
+def ece_parts(y, proba):
+    """Bin and signed residual (confidence - outcome) of every row, shape (C, n).
+
+    Binary targets use the positive-class probability; more than two classes
+    use top-label calibration. A row's bin depends on its prediction only, so
+    resampling rows never moves a row to another bin.
+    """
     if proba.shape[2] == 2:
         confidence = proba[:, :, 1]
         outcome = (y == 1).astype(float)
-    else:  # top-label calibration for more than two classes
+    else:
         confidence = proba.max(axis=2)
         outcome = (proba.argmax(axis=2) == y).astype(float)
     bins = np.minimum((confidence * N_ECE_BINS).astype(np.intp), N_ECE_BINS - 1)
+    return bins, confidence - outcome
+
+
+def _ece_sums(y, proba, group_ids, n_groups):
+    """Sum over bins of |sum(confidence - outcome)| per group and candidate."""
+    bins, residual = ece_parts(y, proba)
     n_candidates = len(proba)
     cells = group_ids * N_ECE_BINS + bins
     cells += (np.arange(n_candidates) * n_groups * N_ECE_BINS)[:, None]
     sums = np.bincount(
         cells.ravel(),
-        weights=(confidence - outcome).ravel(),
+        weights=residual.ravel(),
         minlength=n_candidates * n_groups * N_ECE_BINS,
     )
     sums = np.abs(sums.reshape(n_candidates, n_groups, N_ECE_BINS)).sum(axis=2)

@@ -49,24 +49,48 @@ def design(X, rows, block=None):
     )
 
 
-def predict_evidence(estimator, X, kind, n_classes):
-    """Predictions of a fitted base estimator in the form a metric needs.
+def predict_evidence(estimator, X, kind, classes):
+    """Predictions of a fitted estimator in the form a metric needs.
 
-    ``kind`` is ``"label"`` (class codes), ``"score"`` (a continuous score for
-    the positive class) or ``"proba"`` (probabilities of all ``n_classes``
-    encoded classes, zero for a class the estimator never saw).
+    ``classes`` are the sorted labels the evidence is encoded against.
+    ``kind`` is ``"label"`` (class codes, ``-1`` for a label outside
+    ``classes``), ``"score"`` (a continuous score for ``classes[1]``) or
+    ``"proba"`` (probabilities of every class, zero for a class the
+    estimator never saw).
     """
     if kind == "label":
-        return estimator.predict(X)
+        return encode_labels(estimator.predict(X), classes)
+    positions = encode_labels(estimator.classes_, classes)
     if kind == "score" and not hasattr(estimator, "predict_proba"):
+        if not np.array_equal(positions, np.arange(len(classes))):
+            raise ValueError(
+                f"{type(estimator).__name__} has no predict_proba and its classes "
+                f"{list(estimator.classes_)!r} differ from the labels "
+                f"{list(classes)!r}, so its decision_function cannot be read as "
+                "a score for the positive class."
+            )
         return estimator.decision_function(X)
-    proba = np.zeros((len(X), n_classes))
-    proba[:, estimator.classes_] = estimator.predict_proba(X)
+    if (positions < 0).any():
+        raise ValueError(
+            f"{type(estimator).__name__} predicts the classes "
+            f"{list(estimator.classes_)!r}, some of which are not among the "
+            f"labels {list(classes)!r}."
+        )
+    proba = np.zeros((X.shape[0], len(classes)))
+    proba[:, positions] = estimator.predict_proba(X)
     return proba[:, 1] if kind == "score" else proba
 
 
+def encode_labels(values, classes):
+    """Position of each value in the sorted ``classes``, ``-1`` if absent."""
+    values = np.asarray(values)
+    codes = np.searchsorted(classes, values)
+    codes = np.minimum(codes, len(classes) - 1)
+    return np.where(classes[codes] == values, codes, -1)
+
+
 def fit_and_score(
-    base, X, y, train, block, evaluate, *, kind, n_classes, fit_params, keep
+    base, X, y, train, block, evaluate, *, kind, classes, fit_params, keep
 ):
     """Fit one clone of ``base`` on ``train`` rows and score evaluation rows.
 
@@ -85,7 +109,8 @@ def fit_and_score(
     evaluate : list of (rows, indicator row or None)
         Rows to score and the reported group's indicator row for each.
     kind : {"label", "score", "proba"}
-    n_classes : int
+    classes : ndarray of int
+        The encoded classes, ``arange(n_classes)``.
     fit_params : dict
         Sample-aligned fit parameters for all ``n`` rows.
     keep : bool
@@ -100,7 +125,7 @@ def fit_and_score(
     params = _check_method_params(X, params=fit_params, indices=train)
     estimator.fit(design(X, train, block), y[train], **params)
     evidence = [
-        predict_evidence(estimator, matrix, kind, n_classes)
+        predict_evidence(estimator, matrix, kind, classes)
         for matrix in _designs(X, evaluate)
     ]
     return (estimator if keep else None), evidence

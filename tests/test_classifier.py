@@ -344,7 +344,11 @@ def test_fairuse_classifier_bad_options(heart, scaled_lr):
     with pytest.raises(ValueError, match="needs probabilities, but LinearSVC"):
         _fit_heart(heart, LinearSVC(), metric="brier")
     with pytest.raises(InvalidParameterError, match="routing"):
-        _fit_heart(heart, scaled_lr, routing="evidence")
+        _fit_heart(heart, scaled_lr, routing="fair")
+    with pytest.raises(InvalidParameterError, match="correction"):
+        _fit_heart(heart, scaled_lr, correction="fdr")
+    with pytest.raises(ValueError, match="test='delong' applies to metric='auc'"):
+        _fit_heart(heart, scaled_lr, test="delong")
     with pytest.raises(InvalidParameterError, match="alpha"):
         _fit_heart(heart, scaled_lr, alpha=1.5)
     with pytest.raises(ValueError, match="'weight' is not a column of X"):

@@ -1,0 +1,446 @@
+"""Rationality and envy-freeness tests of personalized models, and the standalone audit.
+
+A *personalized model* is a map from each group ``g`` to a candidate ``M[g]``
+in a pool of candidate predictors (see :mod:`._variants`). Given the evidence
+of every candidate on rows of every group:
+
+- rationality of ``M`` for ``g`` compares ``R[g, generic]`` with
+  ``R[g, M[g]]``; its gain is ``R[g, generic] - R[g, M[g]]``;
+- envy-freeness of ``M`` for ``g`` compares ``R[g, M[g]]`` with
+  ``R[g, M[g']]`` for every other group ``g'``; the pair's gap is
+  ``R[g, M[g']] - R[g, M[g]]``.
+
+Positive gains and gaps are good for ``g``. Each comparison is tested in both
+directions (see :mod:`._stats`), and p-values are adjusted within four
+families per model: rationality gains and rationality violations (the tested
+groups, at most ``m``), envy-freeness gains and envy-freeness violations (the
+tested ordered pairs, at most ``m(m - 1)``).
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ._groups import GroupEncoding, column_values, resolve_group_columns
+from ._metrics import METRICS, check_metric_support, evidence_kind, group_risks
+from ._report import FairUseReport, package_version
+from ._stats import (
+    FIELDS,
+    STAT_FIELDS,
+    adjust_pvalues,
+    check_correction,
+    paired_tests,
+    resolve_rng,
+    resolve_test,
+)
+from ._variants import predict_evidence
+
+
+def check_audit_options(metric, test, alpha, correction, n_bootstrap):
+    """Validate the options shared by every audit; return the concrete test."""
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}; got {metric!r}.")
+    if not isinstance(alpha, Real) or isinstance(alpha, bool) or not 0 < alpha < 1:
+        raise ValueError(f"alpha must be a number in (0, 1); got {alpha!r}.")
+    if (
+        not isinstance(n_bootstrap, Integral)
+        or isinstance(n_bootstrap, bool)
+        or n_bootstrap < 1
+    ):
+        raise ValueError(
+            f"n_bootstrap must be a positive integer; got {n_bootstrap!r}."
+        )
+    check_correction(correction)
+    return resolve_test(test, metric)
+
+
+def fair_use_statistics(
+    metric,
+    y,
+    evidence,
+    group_ids,
+    assignments,
+    *,
+    test,
+    alpha,
+    correction,
+    n_bootstrap,
+    random_state,
+    has_generic=True,
+):
+    """Test rationality and envy-freeness of several personalized models.
+
+    Parameters
+    ----------
+    metric : str
+    y : ndarray of int of shape (n,)
+        Encoded labels.
+    evidence : ndarray of shape (C, n) or (C, n, n_classes)
+        Every candidate's predictions on every row; candidate 0 is generic.
+    group_ids : ndarray of int of shape (n,)
+        Group of each row; negative ids are left out.
+    assignments : ndarray of int of shape (n_models, m)
+        Candidate of each group under each model, ``-1`` where a model has
+        none for the group.
+    test : {"bootstrap", "mcnemar", "delong"}
+    alpha, correction, n_bootstrap, random_state
+        As in :func:`audit_fair_use`.
+    has_generic : bool, default=True
+        Whether candidate 0 is a generic model (otherwise rationality is not
+        tested).
+
+    Returns
+    -------
+    statistics : dict
+        ``rationality`` of shape (n_models, m, 7) and ``envy`` of shape
+        (n_models, m, m, 7) with the fields :data:`STAT_FIELDS`;
+        ``rationality_untested`` and ``envy_untested``, nested lists of the
+        reason each comparison was not tested (``""`` if it was);
+        ``overall_risk`` per model and ``overall_generic``.
+    """
+    assignments = np.asarray(assignments, dtype=np.intp)
+    n_models, m = assignments.shape
+    rationality = np.full((n_models, m, len(STAT_FIELDS)), np.nan)
+    envy = np.full((n_models, m, m, len(STAT_FIELDS)), np.nan)
+    rationality_why = [[""] * m for _ in range(n_models)]
+    envy_why = [[[""] * m for _ in range(m)] for _ in range(n_models)]
+
+    wanted, where = [], []
+    for k, model in enumerate(assignments):
+        for g in range(m):
+            why = _skip_reason(model[g], 0 if has_generic else -1, "generic")
+            if why:
+                rationality_why[k][g] = why
+            else:
+                wanted.append((g, 0, model[g]))
+                where.append((rationality, (k, g)))
+            for other in range(m):
+                if other == g:
+                    envy_why[k][g][other] = "the group itself"
+                    continue
+                why = _skip_reason(model[g], model[other], "other")
+                if why:
+                    envy_why[k][g][other] = why
+                else:
+                    wanted.append((g, model[other], model[g]))
+                    where.append((envy, (k, g, other)))
+    if wanted:
+        unique, inverse = np.unique(np.array(wanted), axis=0, return_inverse=True)
+        results, untested = paired_tests(
+            test,
+            metric,
+            y,
+            evidence,
+            group_ids,
+            unique,
+            alpha=alpha,
+            n_bootstrap=n_bootstrap,
+            rng=resolve_rng(random_state),
+        )
+        for (target, index), u in zip(where, inverse.ravel()):
+            target[index][: len(FIELDS)] = results[u]
+            if untested[u]:
+                _set_nested(
+                    rationality_why if target is rationality else envy_why,
+                    index,
+                    untested[u],
+                )
+    for k in range(n_models):
+        for block in (rationality[k], envy[k]):
+            for raw, adjusted in ((3, 5), (4, 6)):
+                block[..., adjusted] = adjust_pvalues(block[..., raw], correction)
+    overall, overall_generic = _overall_risks(
+        metric, y, evidence, group_ids, assignments, has_generic
+    )
+    return {
+        "rationality": rationality,
+        "envy": envy,
+        "rationality_untested": rationality_why,
+        "envy_untested": envy_why,
+        "overall_risk": overall,
+        "overall_generic": np.array([overall_generic]),
+    }
+
+
+def _skip_reason(candidate, reference, what):
+    if candidate < 0:
+        return "the model has no candidate for this group"
+    if reference < 0:
+        return (
+            "no generic model was given"
+            if what == "generic"
+            else "the model has no candidate for the other group"
+        )
+    if candidate == reference:
+        return (
+            "the group uses the generic model"
+            if what == "generic"
+            else "both groups get the same predictions"
+        )
+    return ""
+
+
+def _set_nested(nested, index, value):
+    for i in index[:-1]:
+        nested = nested[i]
+    nested[index[-1]] = value
+
+
+def _overall_risks(metric, y, evidence, group_ids, assignments, has_generic):
+    """Risk over all grouped rows of each model and of the generic model.
+
+    Groups a model has no candidate for count with the generic model's
+    predictions, as they would be served.
+    """
+    rows = np.flatnonzero(group_ids >= 0)
+    pooled_ids = np.zeros(len(rows), dtype=np.intp)
+    fallback = 0 if has_generic else -1
+    overall = np.full(len(assignments), np.nan)
+    for k, model in enumerate(assignments):
+        served = np.where(model >= 0, model, fallback)[group_ids[rows]]
+        keep = served >= 0
+        pooled = evidence[served[keep], rows[keep]][None]
+        overall[k] = group_risks(metric, y[rows[keep]], pooled, pooled_ids[keep], 1)[
+            0, 0
+        ]
+    generic = np.nan
+    if has_generic:
+        generic = group_risks(metric, y[rows], evidence[:1, rows], pooled_ids, 1)[0, 0]
+    return overall, generic
+
+
+# ---------------------------------------------------------------- standalone
+
+
+def audit_fair_use(
+    personalized,
+    X,
+    y,
+    *,
+    group_columns,
+    generic=None,
+    metric="error",
+    test="auto",
+    alpha=0.1,
+    correction="holm",
+    n_bootstrap=1000,
+    random_state=None,
+):
+    """Audit a fitted model's use of group attributes on labelled data.
+
+    Checks both fair-use conditions for every intersectional group ``g`` of
+    the group columns, with paired tests on the rows of ``X``:
+
+    - *rationality*: ``g`` gets lower risk from ``personalized`` than from
+      ``generic``, a model that does not use the group attributes;
+    - *envy-freeness*: ``g`` gets lower risk from its own predictions than
+      from the predictions ``personalized`` makes when ``g``'s rows report
+      another group ``g'`` (their group columns overwritten with ``g'``).
+
+    Use data the models were not trained on.
+
+    Parameters
+    ----------
+    personalized : fitted estimator
+        Any fitted classifier (a Pipeline, say) that takes ``X`` with the
+        group columns inside.
+    X : {array-like, DataFrame} of shape (n_samples, n_features)
+        Features with the group columns. Rows with a missing group value are
+        left out of the audit and counted as withheld.
+    y : array-like of shape (n_samples,)
+        True labels.
+    group_columns : str, int or sequence of str or int
+        Names (DataFrame input) or positions of the group columns.
+    generic : fitted estimator, default=None
+        A classifier that takes ``X`` without the group columns. ``None``
+        audits envy-freeness only.
+    metric : {"error", "auc", "ece", "log_loss", "brier"}, default="error"
+        Risk to compare (lower is better), as in
+        :class:`~fairuse_estimators.FairUseClassifier`.
+    test : {"auto", "bootstrap", "mcnemar", "delong"}, default="auto"
+        Paired test: ``"auto"`` is the exact McNemar test for ``error``,
+        DeLong's test for ``auc`` and the bootstrap otherwise.
+    alpha : float in (0, 1), default=0.1
+        Significance level of every verdict, after correction; intervals
+        have two-sided level ``1 - alpha``.
+    correction : {"holm", "bonferroni", "none"}, default="holm"
+        Family-wise correction. Each model has four families: rationality
+        gains and rationality violations (one test per tested group, at most
+        ``m``), envy-freeness gains and envy-freeness violations (one test
+        per tested ordered pair of groups, at most ``m(m - 1)``). Under the
+        null hypothesis that no group's risk differs, each family produces a
+        false verdict with probability at most ``alpha``.
+    n_bootstrap : int, default=1000
+        Bootstrap replicates, when the test is the bootstrap.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the bootstrap resampling.
+
+    Returns
+    -------
+    report : FairUseReport
+        One audited model named ``"personalized"``; see
+        :meth:`FairUseReport.to_frame`, :meth:`FairUseReport.envy_frame` and
+        :meth:`FairUseReport.summary_table`.
+
+    See Also
+    --------
+    FairUseClassifier.audit : Audit a routed classifier and its variants.
+
+    Notes
+    -----
+    A comparison is *untested*, with the reason recorded, when the group has
+    too few rows for the test (fewer than 20 for the bootstrap and DeLong's
+    test), a single class for ``auc``, or when both sides are the same
+    predictor; untested comparisons never pass and are not in the families.
+
+    Examples
+    --------
+    >>> from sklearn.compose import make_column_transformer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    >>> from fairuse_estimators import audit_fair_use
+    >>> from fairuse_estimators.datasets import load_heart
+    >>> X, y = load_heart(return_X_y=True)
+    >>> groups = ["sex", "age_group"]
+    >>> X_train, X_test, y_train, y_test = train_test_split(
+    ...     X, y, test_size=0.5, random_state=0, stratify=y)
+    >>> onehot = make_pipeline(
+    ...     make_column_transformer((OneHotEncoder(), groups),
+    ...                             remainder=StandardScaler()),
+    ...     LogisticRegression()).fit(X_train, y_train)
+    >>> generic = make_pipeline(StandardScaler(), LogisticRegression()).fit(
+    ...     X_train.drop(columns=groups), y_train)
+    >>> report = audit_fair_use(onehot, X_test, y_test, group_columns=groups,
+    ...                         generic=generic)
+    >>> report.to_frame()[["n", "gain", "rationality", "envy_freeness"]].round(3)
+                       n   gain   rationality envy_freeness
+    sex    age_group
+    female 60+        18 -0.056  inconclusive  inconclusive
+           <60        32  0.000  inconclusive  inconclusive
+    male   60+        25 -0.040  inconclusive  inconclusive
+           <60        77  0.000  inconclusive  inconclusive
+    """
+    test = check_audit_options(metric, test, alpha, correction, n_bootstrap)
+    check_is_fitted(personalized)
+    if generic is not None:
+        check_is_fitted(generic)
+    if not hasattr(X, "iloc"):
+        X = np.asarray(X, dtype=object if isinstance(X, list | tuple) else None)
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-dimensional; got shape {X.shape}.")
+    y = column_or_1d(y)
+    if len(y) != X.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} rows but y has {len(y)} values; they must match."
+        )
+    names = list(map(str, X.columns)) if hasattr(X, "columns") else None
+    positions = resolve_group_columns(group_columns, X.shape[1], names)
+    column_names = [names[j] if names else f"x{j}" for j in positions]
+    encoding = GroupEncoding()
+    group_ids = encoding.fit([column_values(X, j) for j in positions], column_names)
+    rows = np.flatnonzero(group_ids >= 0)
+    if not len(rows):
+        raise ValueError(
+            f"Every row of X has a missing value in the group columns "
+            f"{column_names!r}; there is no group to audit."
+        )
+    X_rows = X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+    classes = np.unique(
+        np.concatenate(
+            [y, *(getattr(e, "classes_", []) for e in (personalized, generic))]
+        )
+    )
+    for estimator in (personalized, generic):
+        if estimator is not None:
+            check_metric_support(metric, estimator, len(classes))
+    kind = evidence_kind(metric)
+    candidates = [_without_columns(X_rows, positions) if generic else None]
+    first_row = np.searchsorted(group_ids[rows], np.arange(encoding.n_groups))
+    order = np.argsort(group_ids[rows], kind="stable")
+    for g in range(encoding.n_groups):
+        candidates.append(_reported_as(X_rows, positions, order[first_row[g]]))
+    evidence = np.stack(
+        [
+            predict_evidence(model, design, kind, classes)
+            if design is not None
+            else _placeholder(len(rows), kind, len(classes))
+            for model, design in zip(
+                [generic] + [personalized] * encoding.n_groups, candidates
+            )
+        ]
+    )
+    y_codes = np.searchsorted(classes, y[rows])
+    statistics = fair_use_statistics(
+        metric,
+        y_codes,
+        evidence,
+        group_ids[rows],
+        np.arange(1, encoding.n_groups + 1)[None],
+        test=test,
+        alpha=alpha,
+        correction=correction,
+        n_bootstrap=n_bootstrap,
+        random_state=random_state,
+        has_generic=generic is not None,
+    )
+    risks = group_risks(metric, y_codes, evidence, group_ids[rows], encoding.n_groups)
+    if generic is None:
+        risks[:, 0] = np.nan
+    return FairUseReport(
+        metric=metric,
+        group_columns=column_names,
+        groups=encoding.groups,
+        n=np.bincount(group_ids[rows], minlength=encoding.n_groups),
+        risks=risks,
+        variants=["generic", "personalized"]
+        if generic is not None
+        else ["personalized"],
+        candidate_variants=["generic"] + ["personalized"] * encoding.n_groups,
+        candidate_groups=[-1, *range(encoding.n_groups)],
+        models=["personalized"],
+        assignments=np.arange(1, encoding.n_groups + 1)[None],
+        notes=[""] * encoding.n_groups,
+        n_withheld=len(y) - len(rows),
+        evidence=f"{len(rows)} audited rows",
+        statistics=statistics,
+        settings=audit_settings(test, alpha, correction, n_bootstrap, random_state),
+    )
+
+
+def audit_settings(test, alpha, correction, n_bootstrap, random_state):
+    """The settings a report records next to its results."""
+    seed = random_state if isinstance(random_state, Integral) else None
+    return {
+        "test": str(test),
+        "alpha": float(alpha),
+        "correction": str(correction),
+        "n_bootstrap": int(n_bootstrap),
+        "random_state": None if seed is None else int(seed),
+        "version": package_version(),
+    }
+
+
+def _placeholder(n, kind, n_classes):
+    return np.zeros((n, n_classes) if kind == "proba" else n)
+
+
+def _without_columns(X, positions):
+    if hasattr(X, "iloc"):
+        return X.drop(columns=X.columns[positions])
+    return np.delete(X, positions, axis=1)
+
+
+def _reported_as(X, positions, row):
+    """``X`` with every row's group columns set to those of ``row``."""
+    reported = X.copy()
+    repeat = np.full(len(X), row)
+    if hasattr(X, "iloc"):
+        for j in positions:
+            name = X.columns[j]
+            reported[name] = X[name].iloc[repeat].set_axis(X.index)
+    else:
+        reported[:, positions] = X[row, positions]
+    return reported
