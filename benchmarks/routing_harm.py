@@ -15,7 +15,6 @@ they are bundled)::
 
 import argparse
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,6 +25,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from fairuse_estimators import FairUseClassifier
+from fairuse_estimators.datasets import load_dataset
 
 DATASETS = {
     "whas500": ["sex", "age_group"],
@@ -55,6 +55,9 @@ def _methods(groups, seed):
         "best, 5-fold": FairUseClassifier(
             _base(), group_columns=groups, cv=5, random_state=seed
         ),
+        "evidence, 5-fold": FairUseClassifier(
+            _base(), group_columns=groups, routing="evidence", random_state=seed
+        ),
     }
 
 
@@ -67,9 +70,8 @@ def _harmed(pred, generic_pred, y, group_key):
     )
 
 
-def run(name, groups, data_dir, n_splits):
-    frame = pd.read_csv(data_dir / f"{name}.csv")
-    X, y = frame.drop(columns="y"), frame["y"].to_numpy()
+def run(name, groups, n_splits):
+    X, y = load_dataset(name, return_X_y=True)
     key = X[groups].astype(str).agg(" & ".join, axis=1).to_numpy()
     splitter = StratifiedShuffleSplit(n_splits, test_size=0.2, random_state=0)
     rows = []
@@ -89,12 +91,11 @@ def run(name, groups, data_dir, n_splits):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--splits", type=int, default=20)
-    parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     parser.add_argument("--datasets", nargs="*", default=list(DATASETS))
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
     for name in args.datasets:
-        table = run(name, DATASETS[name], args.data_dir, args.splits)
+        table = run(name, DATASETS[name], args.splits)
         table["test error"] *= 100
         print(f"\n{name} ({args.splits} splits; harmed groups per split, error %)")
         print(table.round(2).to_string())

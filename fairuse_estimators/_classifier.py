@@ -61,7 +61,6 @@ from ._variants import (
     VARIANTS,
     design,
     encode_labels,
-    find_candidate,
     fit_and_score,
     predict_evidence,
 )
@@ -103,11 +102,12 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     is a *candidate* predictor, and so is the generic model: with ``m``
     intersectional groups the pool holds up to ``1 + 3m`` candidates. The risk
     of every candidate on every group is estimated on rows the candidate did
-    not train on, and each group is routed to the candidate with the lowest
-    risk. Because every group chooses from the same pool, which contains the
-    generic model and every other group's choice, no group is worse off than
-    under the generic model (rationality) or would be better served by the
-    predictions made for another group (envy-freeness) on that evidence.
+    not train on, and each group is routed to a candidate only where paired
+    tests show that it serves the group significantly better than the
+    generic model; every other group keeps the generic model. On that
+    evidence no group is significantly worse off than under the generic
+    model (rationality) or significantly better served by the predictions
+    made for another group (envy-freeness).
 
     Group columns stay inside ``X``, so the classifier works in Pipelines,
     :class:`~sklearn.model_selection.GridSearchCV` and
@@ -163,20 +163,25 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
           ``split(X, strata)`` with the (group, label) strata as ``y`` and no
           ``groups``, so splitters that need ``groups`` do not apply.
 
-    routing : {"best", "evidence"}, default="best"
+    routing : {"evidence", "best"}, default="evidence"
         How each group picks its candidate from the risks on its held-out
         rows.
 
-        - ``"best"``: the candidate with the lowest risk.
-        - ``"evidence"``: a group leaves the generic model only for a
-          candidate whose gain over the generic model is significant at
-          ``alpha`` (one-sided ``test``, ``correction`` across the group's
-          candidates); among those, the lowest risk. A group that would
-          then significantly prefer another group's route moves to it. On
-          the held-out evidence no group has a significant rationality or
-          envy-freeness violation, and groups left on the generic model need
-          not report their attributes
+        - ``"evidence"``: a group leaves the generic model only for one of
+          its own personalized candidates (one-hot, intersectional,
+          decoupled) whose gain over the generic model is significant at
+          ``alpha`` (one-sided ``test``, ``correction`` across those
+          candidates); among those, the lowest risk. A group whose
+          predictions are then significantly worse than another group's
+          route moves to that route. On the held-out evidence no group has a
+          significant rationality or envy-freeness violation, and groups left
+          on the generic model need not report their attributes
           (:meth:`FairUseReport.generic_groups`).
+        - ``"best"``: the candidate with the lowest risk in the whole pool,
+          so that no group is worse off than under the generic model or
+          envies another group on the point estimates. The lowest of many
+          estimated risks is optimistic for small groups, so this routing
+          harms more groups on new data.
 
         Ties go to the simpler candidate: the generic model, then the
         group's own one-hot, intersectional and decoupled candidates, then
@@ -247,10 +252,15 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         list aligned with ``groups_`` (``None`` where a group has none).
 
     audit_report_ : FairUseReport
-        Risks of every candidate on every group, the routes and the gains.
+        Risks of every candidate on every group, the routes, and the
+        rationality and envy-freeness tests of the routed model (and of each
+        variant as a personalized model of its own) on the held-out
+        evidence the routes were chosen on. :meth:`audit` gives the same
+        report on new data.
 
     See Also
     --------
+    audit_fair_use : Test rationality and envy-freeness of any fitted model.
     sklearn.calibration.CalibratedClassifierCV : Another meta-estimator that
         cross-fits its base estimator.
 
@@ -281,14 +291,20 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     >>> clf.groups_
     [('female', '60+'), ('female', '<60'), ('male', '60+'), ('male', '<60')]
     >>> clf.routing_[("female", "<60")]
-    ('onehot', ('female', '<60'))
-    >>> clf.audit_report_.to_frame()[["n", "risk_generic", "gain"]].round(3)
-                       n  risk_generic   gain
+    ('generic', None)
+
+    No one-hot gain on the out-of-fold evidence is significant, so every
+    group keeps the generic model and need not report its attributes:
+
+    >>> clf.audit_report_.to_frame("onehot")[["n", "gain", "rationality"]].round(3)
+                        n   gain   rationality
     sex    age_group
-    female 60+        39         0.179  0.051
-           <60        58         0.086  0.034
-    male   60+        52         0.212  0.019
-           <60       154         0.175  0.000
+    female 60+         39  0.051  inconclusive
+           <60         58  0.034  inconclusive
+    male   60+         52 -0.019  inconclusive
+           <60        154 -0.013  inconclusive
+    >>> len(clf.audit_report_.generic_groups())
+    4
     """
 
     _parameter_constraints: dict = {
@@ -297,7 +313,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "variants": ["array-like"],
         "metric": [StrOptions(set(METRICS))],
         "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
-        "routing": [StrOptions({"best", "evidence"})],
+        "routing": [StrOptions({"evidence", "best"})],
         "test": [StrOptions(set(TESTS))],
         "alpha": [Interval(Real, 0, 1, closed="neither")],
         "correction": [StrOptions(set(CORRECTIONS))],
@@ -317,7 +333,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         variants=VARIANTS,
         metric="error",
         cv=5,
-        routing="best",
+        routing="evidence",
         test="auto",
         alpha=0.1,
         correction="holm",
@@ -780,21 +796,31 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- routing
 
-    def _preference(self, group):
-        """Candidate indices for ``group`` from simplest to most complex."""
-        own = [
-            find_candidate(self._candidate_variant, self._candidate_group, v, group)
-            for v in VARIANTS[1:]
-        ]
-        own = [c for c in own if c >= 0]
-        rest = [c for c in range(1, len(self._candidate_variant)) if c not in own]
-        return np.array([0, *own, *rest])
+    def _own_candidates(self):
+        """Each group's own candidate of each personalized variant, ``(m, 3)``.
+
+        ``-1`` where the group has no candidate of that variant.
+        """
+        own = np.full((self._encoding.n_groups, len(VARIANTS) - 1), -1, np.intp)
+        variants = np.asarray(self._candidate_variant)
+        for j, variant in enumerate(VARIANTS[1:]):
+            mask = variants == variant
+            own[self._candidate_group[mask], j] = np.flatnonzero(mask)
+        return own
+
+    def _preference(self, own):
+        """Candidate indices from simplest to most complex, for a group whose
+        own candidates are ``own``."""
+        own = own[own > 0]
+        rest = np.setdiff1d(np.arange(1, len(self._candidate_variant)), own)
+        return np.concatenate([[0], own, rest])
 
     def _choose_routes(self, risks, allowed=None):
         """Lowest-risk candidate per group among the ``allowed`` ones."""
         routes = np.zeros(len(risks), dtype=np.intp)
+        own = self._own_candidates()
         for g, group_risk in enumerate(risks):
-            order = self._preference(g)
+            order = self._preference(own[g])
             if allowed is not None:
                 order = order[allowed[g, order]]
             ordered = group_risk[order]
@@ -805,10 +831,19 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return routes
 
     def _gated_routes(self, risks, y, evidence, group_ids):
-        """Routes that leave the generic model only on a significant gain."""
+        """Routes that leave the generic model only on a significant gain.
+
+        Each group tests its own personalized candidates (at most one per
+        variant) against the generic model, with ``correction`` across them;
+        a small family keeps the tests powerful. Other groups' candidates
+        enter only when they are significantly better than the group's route.
+        """
         n_groups, n_candidates = risks.shape
-        finite = np.isfinite(risks) & np.isfinite(risks[:, :1])
-        pairs = np.argwhere(finite[:, 1:]) + [0, 1]
+        own = np.zeros_like(risks, dtype=bool)
+        own[np.arange(n_groups)[:, None], np.maximum(self._own_candidates(), 0)] = True
+        finite = own & np.isfinite(risks) & np.isfinite(risks[:, :1])
+        finite[:, 0] = False
+        pairs = np.argwhere(finite)
         comparisons = np.column_stack(
             [pairs[:, 0], np.zeros(len(pairs), int), pairs[:, 1]]
         )
@@ -836,7 +871,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         routes = self._choose_routes(risks, allowed)
         # A group that significantly prefers another group's route takes it.
         # Its risk strictly drops and no new route appears, so this ends.
-        for _ in range(n_groups):
+        for _ in range(n_groups * n_candidates):
             envy = fair_use_statistics(
                 self.metric,
                 y,
@@ -878,19 +913,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _models(self):
         """Names of the audited models and each group's candidate under each."""
-        names, assignments = ["routed"], [self._route]
-        for variant in VARIANTS[1:]:
-            if variant in self.variants:
-                names.append(variant)
-                assignments.append(
-                    [
-                        find_candidate(
-                            self._candidate_variant, self._candidate_group, variant, g
-                        )
-                        for g in range(self._encoding.n_groups)
-                    ]
-                )
-        return names, np.array(assignments, dtype=np.intp)
+        own = self._own_candidates()
+        fitted = [j for j, v in enumerate(VARIANTS[1:]) if v in self.variants]
+        names = ["routed"] + [VARIANTS[1 + j] for j in fitted]
+        return names, np.vstack([self._route, own[:, fitted].T])
 
     def _fit_notes(self, risks, n, notes):
         notes = list(notes)

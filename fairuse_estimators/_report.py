@@ -201,6 +201,8 @@ class FairUseReport:
 
     def _index(self):
         names = self.group_columns or ["group"]
+        if len(names) == 1:
+            return pd.Index([g[0] for g in self.group_values], name=names[0])
         if not self.group_values:
             return pd.MultiIndex.from_arrays([[] for _ in names], names=names)
         return pd.MultiIndex.from_tuples(self.groups, names=names)

@@ -263,16 +263,25 @@ def bootstrap_risks(metric, y, evidence, n_bootstrap, rng):
     """
     order = np.argsort(y, kind="stable")
     y, evidence = y[order], evidence[:, order]
-    sizes = np.bincount(y)
-    sizes = sizes[sizes > 0]
-    n = len(y)
     if metric == "error":
         return _bootstrap_patterns(y, row_losses(metric, y, evidence), n_bootstrap, rng)
+    risk = replicate_risks(metric, y, evidence)
+    sizes = np.bincount(y)
+    return np.vstack(
+        [risk(counts) for counts in _count_chunks(sizes[sizes > 0], n_bootstrap, rng)]
+    )
+
+
+def replicate_risks(metric, y, evidence):
+    """Function from resampling counts ``(B, n)`` to risks ``(B, C)``.
+
+    Everything that does not depend on the counts is computed once here.
+    """
+    n_candidates, n = evidence.shape[:2]
     if metric == "auc":
-        return _bootstrap_auc(y, evidence, n_bootstrap, rng)
+        return _auc_replicates(y, evidence)
     if metric == "ece":
         bins, residual = ece_parts(y, evidence)
-        n_candidates = len(evidence)
         columns = bins + (np.arange(n_candidates) * N_ECE_BINS)[:, None]
         cells = sparse.csc_array(
             (residual.ravel(), (np.tile(np.arange(n), n_candidates), columns.ravel())),
@@ -281,17 +290,15 @@ def bootstrap_risks(metric, y, evidence, n_bootstrap, rng):
 
         def risk(counts):
             sums = (cells.T @ counts.T).T.reshape(len(counts), n_candidates, -1)
-            return np.abs(sums).sum(axis=2) / n
+            return np.abs(sums).sum(axis=2) / counts.sum(axis=1, keepdims=True)
 
-    else:
-        losses = row_losses(metric, y, evidence).T
+        return risk
+    losses = row_losses(metric, y, evidence).T
 
-        def risk(counts):
-            return counts @ losses / n
+    def risk(counts):
+        return counts @ losses / counts.sum(axis=1, keepdims=True)
 
-    return np.vstack(
-        [risk(counts) for counts in _count_chunks(sizes, n_bootstrap, rng)]
-    )
+    return risk
 
 
 def _count_chunks(sizes, n_bootstrap, rng):
@@ -335,17 +342,16 @@ def _bootstrap_patterns(y, losses, n_bootstrap, rng):
     return replicates / len(y)
 
 
-def _bootstrap_auc(y, scores, n_bootstrap, rng):
-    """One minus the weighted Mann-Whitney AUC of every candidate per replicate.
+def _auc_replicates(y, scores):
+    """One minus the weighted Mann-Whitney AUC of every candidate.
 
-    Rows are sorted by label, negatives first. Each candidate's negative
-    scores are sorted once; a positive row's credit is the resampled weight
-    of negatives below its score plus half the weight tied with it, read
-    from a cumulative sum over the presorted negatives.
+    Each candidate's negative scores are sorted once; a positive row's credit
+    is the resampled weight of negatives below its score plus half the weight
+    tied with it, read from a cumulative sum over the presorted negatives.
     """
-    n_neg = int((y == 0).sum())
-    n_pos = len(y) - n_neg
-    negatives, positives = scores[:, :n_neg], scores[:, n_neg:]
+    negative = y == 0
+    negatives, positives = scores[:, negative], scores[:, ~negative]
+    n_neg = negatives.shape[1]
     neg_order = np.argsort(negatives, axis=1, kind="stable")
     sorted_neg = np.take_along_axis(negatives, neg_order, axis=1)
     below = np.vstack(
@@ -355,9 +361,10 @@ def _bootstrap_auc(y, scores, n_bootstrap, rng):
         [np.searchsorted(s, p, side="right") for s, p in zip(sorted_neg, positives)]
     )
     ties = (below != upto).any(axis=1)
-    replicates = []
-    for counts in _count_chunks(np.array([n_neg, n_pos]), n_bootstrap, rng):
-        neg_counts, pos_counts = counts[:, :n_neg], counts[:, n_neg:]
+
+    def risk(counts):
+        neg_counts, pos_counts = counts[:, negative], counts[:, ~negative]
+        pairs = neg_counts.sum(axis=1) * pos_counts.sum(axis=1)
         risks = np.empty((len(counts), len(scores)))
         cumulative = np.zeros((len(counts), n_neg + 1))
         for c in range(len(scores)):
@@ -365,8 +372,7 @@ def _bootstrap_auc(y, scores, n_bootstrap, rng):
             credit = cumulative[:, below[c]]
             if ties[c]:
                 credit = (credit + cumulative[:, upto[c]]) / 2
-            risks[:, c] = 1.0 - np.einsum("ij,ij->i", pos_counts, credit) / (
-                n_pos * n_neg
-            )
-        replicates.append(risks)
-    return np.vstack(replicates)
+            risks[:, c] = 1.0 - np.einsum("ij,ij->i", pos_counts, credit) / pairs
+        return risks
+
+    return risk

@@ -1,0 +1,291 @@
+"""Fair-use audits of existing models and of FairUseClassifier."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import HEART_GROUPS, figure2_data, random_grouped_data
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.compose import make_column_transformer
+from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+from sklearn.tree import DecisionTreeClassifier
+
+from fairuse_estimators import FairUseClassifier, __version__, audit_fair_use
+
+THRESHOLDS_TRAIN = {"gain": 0.5, "harm": -0.5, "null": 0.0}
+THRESHOLDS_TEST = {"gain": 0.5, "harm": 0.0, "null": 0.0}
+
+
+def _threshold_data(thresholds, seed, sizes=(600, 600, 1200)):
+    """Labels y = 1[x > t_g]: the group decides the threshold."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for (group, threshold), size in zip(thresholds.items(), sizes):
+        x = rng.uniform(-2, 2, size)
+        frames.append(pd.DataFrame({"x": x, "group": group, "y": (x > threshold) * 1}))
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[["x", "group"]], frame["y"].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """A personalized tree trained where group 'harm' had a shifted threshold.
+
+    On test data, 'gain' is served better by its own threshold than by the
+    generic one, 'harm' is served worse and would be better off reporting
+    'null', and 'null' gets the generic model's predictions.
+    """
+    X_train, y_train = _threshold_data(THRESHOLDS_TRAIN, 0)
+    X_test, y_test = _threshold_data(THRESHOLDS_TEST, 1)
+    personalized = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["group"]), remainder="passthrough"),
+        DecisionTreeClassifier(random_state=0),
+    ).fit(X_train, y_train)
+    generic = DecisionTreeClassifier(max_depth=1, random_state=0).fit(
+        X_train[["x"]], y_train
+    )
+    return personalized, generic, X_test, y_test
+
+
+@pytest.mark.parametrize("test", ["mcnemar", "bootstrap"])
+def test_audit_fair_use_finds_planted_gain_harm_and_envy(planted, test):
+    """Check that planted gains, harms and envy are found; the null group is not."""
+    personalized, generic, X, y = planted
+    report = audit_fair_use(
+        personalized,
+        X,
+        y,
+        group_columns="group",
+        generic=generic,
+        test=test,
+        random_state=0,
+    )
+    frame = report.to_frame()
+    assert frame.loc["gain", "rationality"] == "gain"
+    assert frame.loc["harm", "rationality"] == "violation"
+    assert frame.loc["null", "rationality"] == "inconclusive"
+    assert frame.loc["harm", "envy_freeness"] == "violation"
+    assert frame.loc["harm", "envied_group"] in ("gain", "null")
+    assert frame.loc["gain", "envy_freeness"] == "gain"
+    assert frame.loc["harm", "p_rationality"] <= 0.1
+    assert frame.loc["gain", "gain_low"] > 0 > frame.loc["harm", "gain_high"]
+    summary = report.summary_table().loc["personalized"]
+    assert summary["rationality_gains"] == 1
+    assert summary["rationality_violations"] == 1
+    assert summary["envy_violations"] == 1
+    assert summary["harmed_groups"] == 1
+
+
+def test_audit_fair_use_risks_equal_sklearn_metrics(planted):
+    """Check every group's risks against accuracy and AUC from scikit-learn."""
+    personalized, generic, X, y = planted
+    for metric in ("error", "auc"):
+        report = audit_fair_use(
+            personalized, X, y, group_columns=["group"], generic=generic, metric=metric
+        )
+        frame = report.to_frame()
+        for group in ("gain", "harm", "null"):
+            rows = (X["group"] == group).to_numpy()
+            if metric == "error":
+                own = 1 - accuracy_score(y[rows], personalized.predict(X[rows]))
+                base = 1 - accuracy_score(y[rows], generic.predict(X.loc[rows, ["x"]]))
+            else:
+                own = 1 - roc_auc_score(
+                    y[rows], personalized.predict_proba(X[rows])[:, 1]
+                )
+                base = 1 - roc_auc_score(
+                    y[rows], generic.predict_proba(X.loc[rows, ["x"]])[:, 1]
+                )
+            assert_allclose(frame.loc[group, "risk_personalized"], own)
+            assert_allclose(frame.loc[group, "risk_generic"], base)
+        pairs = report.envy_frame()
+        harm_as_null = pairs[(pairs.group == "harm") & (pairs.reported_group == "null")]
+        rows = (X["group"] == "harm").to_numpy()
+        as_null = X[rows].assign(group="null")
+        if metric == "error":
+            expected = 1 - accuracy_score(y[rows], personalized.predict(as_null))
+            assert_allclose(harm_as_null["risk_reported"].iloc[0], expected)
+
+
+def test_audit_fair_use_without_generic_tests_envy_only(planted):
+    """Check that generic=None leaves rationality untested with the reason."""
+    personalized, _, X, y = planted
+    report = audit_fair_use(personalized, X, y, group_columns="group")
+    frame = report.to_frame()
+    assert (frame["rationality"] == "untested").all()
+    assert frame["note"].str.contains("no generic model was given").all()
+    assert frame.loc["harm", "envy_freeness"] == "violation"
+    assert np.isnan(report.summary_table().loc["personalized", "risk_generic"])
+
+
+def test_audit_fair_use_accepts_arrays_and_counts_withheld_rows(planted):
+    """Check numpy input with a positional group column and missing groups."""
+    personalized, generic, X, y = planted
+    frame_report = audit_fair_use(
+        personalized, X, y, group_columns="group", generic=generic
+    )
+    X_missing = X.copy()
+    X_missing.loc[:9, "group"] = None
+    report = audit_fair_use(
+        personalized, X_missing, y, group_columns=["group"], generic=generic
+    )
+    assert report.n_withheld == 10
+    assert report.n.sum() == len(y) - 10
+    assert_array_equal(
+        report.to_frame()["rationality"], frame_report.to_frame()["rationality"]
+    )
+
+
+def test_audit_fair_use_bad_options(planted):
+    """Check clear errors for bad metric, test, alpha, correction and B."""
+    personalized, generic, X, y = planted
+    cases = [
+        ({"metric": "f1"}, "metric must be one of"),
+        ({"test": "delong"}, "test='delong' applies to metric='auc'"),
+        ({"alpha": 1.0}, "alpha must be a number in \\(0, 1\\)"),
+        ({"correction": "fdr"}, "correction must be one of"),
+        ({"n_bootstrap": 0}, "n_bootstrap must be a positive integer"),
+    ]
+    for options, message in cases:
+        with pytest.raises(ValueError, match=message):
+            audit_fair_use(personalized, X, y, group_columns="group", **options)
+    with pytest.raises(ValueError, match="'sex' is not a column of X"):
+        audit_fair_use(personalized, X, y, group_columns="sex")
+    with pytest.raises(ValueError, match="X has 2400 rows but y has 10"):
+        audit_fair_use(personalized, X, y[:10], group_columns="group")
+
+
+def test_fairuse_classifier_audit_matches_its_predictions(heart, scaled_lr):
+    """Check the audit of the routed model against its own predictions."""
+    X, y = heart
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.4, random_state=0, stratify=y
+    )
+    clf = FairUseClassifier(scaled_lr, group_columns=HEART_GROUPS, random_state=0)
+    clf.fit(X_train, y_train)
+    report = clf.audit(X_test, y_test)
+    assert report.models == ["routed", "onehot", "intersectional", "decoupled"]
+    frame = report.to_frame()
+    predictions = clf.predict(X_test)
+    for group, row in frame.iterrows():
+        rows = (X_test[HEART_GROUPS] == list(group)).all(axis=1).to_numpy()
+        assert row["n"] == rows.sum()
+        assert_allclose(
+            row["risk_personalized"], np.mean(predictions[rows] != y_test[rows])
+        )
+        generic = clf.estimators_["generic"].predict(
+            X_test[rows].drop(columns=HEART_GROUPS).to_numpy()
+        )
+        assert_allclose(row["risk_generic"], np.mean(generic != y_test[rows]))
+    summary = report.summary_table()
+    assert_allclose(summary.loc["routed", "risk"], np.mean(predictions != y_test))
+    assert report.settings["test"] == "mcnemar"
+    assert clf.audit(X_test, y_test, metric="auc").settings["test"] == "delong"
+
+
+def test_fairuse_classifier_audit_rejects_unknown_labels(heart, scaled_lr):
+    """Check that labels never seen in fit are named."""
+    X, y = heart
+    clf = FairUseClassifier(scaled_lr, group_columns=HEART_GROUPS, random_state=0)
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match="labels \\[7\\], which are not among"):
+        clf.audit(X, np.where(np.arange(len(y)) == 0, 7, y))
+
+
+@pytest.mark.parametrize("metric", ["error", "auc", "log_loss", "ece"])
+def test_evidence_routing_leaves_no_significant_violation(metric, heart, scaled_lr):
+    """Check that evidence routing has no significant violation on its evidence."""
+    datasets = [
+        heart,
+        figure2_data(),
+        *(random_grouped_data(s, n=600) for s in range(3)),
+    ]
+    for X, y in datasets:
+        groups = (
+            HEART_GROUPS
+            if "sex" in X and "age_group" in X
+            else (["age", "sex"] if "age" in X else ["g0", "g1"])
+        )
+        clf = FairUseClassifier(
+            scaled_lr,
+            group_columns=groups,
+            metric=metric,
+            routing="evidence",
+            n_bootstrap=200,
+            random_state=0,
+        ).fit(X, y)
+        summary = clf.audit_report_.summary_table().loc["routed"]
+        assert summary["rationality_violations"] == 0
+        assert summary["envy_violations"] == 0
+        frame = clf.audit_report_.to_frame()
+        generic = frame["route"] == "generic"
+        assert set(clf.audit_report_.generic_groups()) == set(frame.index[generic])
+        # A group that left the generic model did so on a significant gain.
+        assert (frame.loc[~generic, "rationality"] == "gain").all()
+
+
+def test_evidence_routing_personalizes_on_strong_evidence():
+    """Check that figure 2's groups harmed by generic leave it, the others stay."""
+    X, y = figure2_data()
+    clf = FairUseClassifier(
+        DecisionTreeClassifier(random_state=0),
+        group_columns=["age", "sex"],
+        routing="evidence",
+        random_state=0,
+    ).fit(X, y)
+    frame = clf.audit_report_.to_frame()
+    served = frame.index[frame["risk_generic"] == 0].tolist()
+    assert sorted(clf.audit_report_.generic_groups()) == sorted(served)
+    assert len(served) == 2
+    assert (clf.predict(X) == y).all()
+
+
+def test_report_to_json_carries_settings_and_frames(planted):
+    """Check that the JSON holds settings, version, summary and per-pair results."""
+    personalized, generic, X, y = planted
+    report = audit_fair_use(
+        personalized,
+        X,
+        y,
+        group_columns="group",
+        generic=generic,
+        test="bootstrap",
+        n_bootstrap=300,
+        random_state=3,
+    )
+    data = json.loads(report.to_json())
+    assert {k: data[k] for k in ("metric", "test", "alpha", "correction")} == {
+        "metric": "error",
+        "test": "bootstrap",
+        "alpha": 0.1,
+        "correction": "holm",
+    }
+    assert (data["n_bootstrap"], data["random_state"]) == (300, 3)
+    assert data["version"] == __version__
+    groups = data["models"]["personalized"]["groups"]
+    assert [g["group"] for g in groups] == ["gain", "harm", "null"]
+    assert groups[1]["rationality"] == "violation"
+    assert len(data["models"]["personalized"]["envy"]) == 6
+    assert data["summary"][0]["rationality_violations"] == 1
+    assert all(g["gain_low"] is not None for g in groups)
+
+
+def test_report_frames_agree(planted):
+    """Check that summary counts and envy verdicts agree with the pair frame."""
+    personalized, generic, X, y = planted
+    report = audit_fair_use(personalized, X, y, group_columns="group", generic=generic)
+    frame, pairs = report.to_frame(), report.envy_frame()
+    assert len(pairs) == 3 * 2
+    assert_allclose(pairs["gap"], pairs["risk_reported"] - pairs["risk_own"])
+    for group, row in frame.iterrows():
+        mine = pairs[pairs.group == group]
+        assert row["worst_envy"] == pytest.approx(-mine["gap"].min())
+        assert (row["envy_freeness"] == "violation") == (
+            mine.verdict == "violation"
+        ).any()
+    with pytest.raises(ValueError, match="model must be one of the audited models"):
+        report.to_frame("onehot")
