@@ -2,8 +2,14 @@
 
 from ._classifier import FairUseClassifier
 from ._report import FairUseReport
-from .exceptions import UnseenGroupWarning
+from .exceptions import ManyGroupsWarning, UnseenGroupWarning
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["FairUseClassifier", "FairUseReport", "UnseenGroupWarning", "__version__"]
+__all__ = [
+    "FairUseClassifier",
+    "FairUseReport",
+    "ManyGroupsWarning",
+    "UnseenGroupWarning",
+    "__version__",
+]

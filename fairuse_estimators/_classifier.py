@@ -44,7 +44,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._groups import GroupEncoding, column_values, resolve_group_columns
+from ._groups import (
+    GroupEncoding,
+    check_group_count,
+    column_values,
+    resolve_group_columns,
+)
 from ._metrics import METRICS, evidence_kind, group_risks
 from ._report import FairUseReport
 from ._variants import BLOCK_VARIANTS, VARIANTS, design, find_candidate, fit_and_score
@@ -110,6 +115,14 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         :class:`~sklearn.compose.ColumnTransformer`. ``None`` means there are
         no group attributes: the classifier then behaves exactly like the
         base estimator fitted on all of ``X``.
+
+        Every distinct combination of their values is an intersectional
+        group; values that compare equal in Python (``1``, ``1.0`` and
+        ``True``) are one value. More than 50 groups raise a
+        :class:`~fairuse_estimators.ManyGroupsWarning` and more than 500 a
+        ``ValueError``: each group adds candidates scored on every row, and
+        a column with nearly as many values as rows is a continuous
+        measurement to bin first.
 
     variants : tuple of str, default=("generic", "onehot", "intersectional", \
 "decoupled")
@@ -470,6 +483,12 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 "personalize for. Pass group_columns=None to fit the base "
                 "estimator alone."
             )
+        check_group_count(
+            self._encoding,
+            self._group_column_names(),
+            int((group_ids >= 0).sum()),
+            stacklevel=_caller_stacklevel(),
+        )
         self.groups_ = self._encoding.groups
         splits, refit = self._splits(y, group_ids)
         self._check_training_classes(y, group_ids, splits, refit)
@@ -958,10 +977,17 @@ def _training_sets(splits, refit, n_samples):
 
 
 def _caller_stacklevel():
-    """Stack level of the first frame outside this package, for warnings."""
+    """Stack level of the first frame outside this package, for warnings.
+
+    The ``_fit_context`` wrapper scikit-learn puts around ``fit`` counts as
+    inside.
+    """
     package = os.path.dirname(__file__)
     frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(package):
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(package)
+        or frame.f_code is FairUseClassifier.fit.__code__
+    ):
         frame, level = frame.f_back, level + 1
     return level
 
