@@ -3,6 +3,7 @@
 import os
 import sys
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 from types import MappingProxyType
 from typing import NamedTuple
@@ -363,9 +364,37 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return X_features, columns
 
     def _group_column_names(self):
+        return self._column_names(self.group_indices_)
+
+    def _column_names(self, positions):
         if hasattr(self, "feature_names_in_"):
-            return [str(self.feature_names_in_[j]) for j in self.group_indices_]
-        return [f"x{j}" for j in self.group_indices_]
+            return [str(self.feature_names_in_[j]) for j in positions]
+        return [f"x{j}" for j in positions]
+
+    @contextmanager
+    def _naming_nonfinite(self, X_features):
+        """Name the feature columns holding NaN or inf when a base call fails.
+
+        Whether the base accepts missing values cannot be read reliably from
+        its tags (a Pipeline starting with an imputer says it does not), so
+        the base decides, and its error is completed with the columns.
+        """
+        try:
+            yield
+        except ValueError as exc:
+            bad = ~np.isfinite(X_features).all(axis=0)
+            if not bad.any():
+                raise
+            features = np.delete(np.arange(self.n_features_in_), self.group_indices_)
+            raise ValueError(
+                f"The feature column(s) {self._column_names(features[bad])!r} of X "
+                f"hold NaN or infinite values, and "
+                f"{type(self._base_estimator()).__name__} failed on them: {exc} "
+                "Impute or drop these values before this estimator, or use a base "
+                "estimator that accepts missing values. (A missing value in a "
+                "group column needs no imputation: it means the group was "
+                "withheld.)"
+            ) from exc
 
     def _check_fit_options(self, n_classes):
         """Multi-parameter rules that declarative constraints cannot express."""
@@ -385,6 +414,12 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"variants lists a variant twice: {self.variants!r}.")
         base = self._base_estimator()
         name = type(base).__name__
+        kind = get_tags(base).estimator_type
+        if kind not in (None, "classifier"):
+            raise TypeError(
+                f"estimator must be a classifier; got {name}, a {kind}. Its "
+                "predictions would not be class labels."
+            )
         if self.metric == "auc":
             if n_classes > 2:
                 raise ValueError(
@@ -459,8 +494,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.classes_ = label_encoder.classes_
         if len(self.classes_) < 2:
             raise ValueError(
-                "y has only one class "
-                f"({self.classes_[0]!r}); a classifier needs at least two classes."
+                f"y has only one class ({self.classes_.tolist()[0]!r}); a "
+                "classifier needs at least two classes."
             )
         y = label_encoder.transform(y)
         self._check_fit_options(len(self.classes_))
@@ -497,9 +532,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         data = _Training(
             X_features, y, group_ids, self._blocks(group_ids), params, decoupled
         )
-        evidence, models = self._cross_fit(data, splits, keep=not refit)
-        if refit:
-            models = self._refit(data)
+        with self._naming_nonfinite(X_features):
+            evidence, models = self._cross_fit(data, splits, keep=not refit)
+            if refit:
+                models = self._refit(data)
         self.estimators_ = models
         evaluated = np.full(len(y), -1)
         for _, test in splits:
@@ -871,7 +907,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         for candidate in np.unique(candidates):
             rows = np.flatnonzero(candidates == candidate)
             model, row = self._candidate_model(candidate)
-            result = getattr(model, method)(design(X_features, rows, row))
+            with self._naming_nonfinite(X_features):
+                result = getattr(model, method)(design(X_features, rows, row))
             if method == "predict_proba":
                 aligned = np.zeros((len(rows), len(self.classes_)))
                 aligned[:, model.classes_] = result
@@ -965,8 +1002,9 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         base_tags = get_tags(self._base_estimator())
         tags.input_tags.allow_nan = base_tags.input_tags.allow_nan
         tags.input_tags.sparse = False
-        tags.classifier_tags.multi_class = base_tags.classifier_tags.multi_class
-        tags.classifier_tags.poor_score = base_tags.classifier_tags.poor_score
+        if base_tags.classifier_tags is not None:  # None for a regressor base
+            tags.classifier_tags.multi_class = base_tags.classifier_tags.multi_class
+            tags.classifier_tags.poor_score = base_tags.classifier_tags.poor_score
         return tags
 
 
