@@ -2,13 +2,14 @@
 
 from ._classifier import FairUseClassifier
 from ._report import FairUseReport
-from .exceptions import ManyGroupsWarning, UnseenGroupWarning
+from .exceptions import FairUseVersionWarning, ManyGroupsWarning, UnseenGroupWarning
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "FairUseClassifier",
     "FairUseReport",
+    "FairUseVersionWarning",
     "ManyGroupsWarning",
     "UnseenGroupWarning",
     "__version__",

@@ -54,7 +54,7 @@ from ._groups import (
 from ._metrics import METRICS, evidence_kind, group_risks
 from ._report import FairUseReport
 from ._variants import BLOCK_VARIANTS, VARIANTS, design, find_candidate, fit_and_score
-from .exceptions import UnseenGroupWarning
+from .exceptions import FairUseVersionWarning, UnseenGroupWarning
 
 # Risks closer than this are ties, broken toward the simpler candidate.
 _TIE_TOLERANCE = 1e-12
@@ -1006,6 +1006,30 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             tags.classifier_tags.multi_class = base_tags.classifier_tags.multi_class
             tags.classifier_tags.poor_score = base_tags.classifier_tags.poor_score
         return tags
+
+    # ------------------------------------------------------------- persistence
+
+    def __getstate__(self):
+        from . import __version__
+
+        # Recorded like scikit-learn's own version, to warn on a mismatch.
+        return dict(super().__getstate__(), _fairuse_version=__version__)
+
+    def __setstate__(self, state):
+        from . import __version__
+
+        state = dict(state)
+        saved = state.pop("_fairuse_version", "unknown")
+        if saved != __version__:
+            warnings.warn(
+                FairUseVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_version=__version__,
+                    original_version=saved,
+                ),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
 
 def _training_sets(splits, refit, n_samples):
