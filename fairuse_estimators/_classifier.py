@@ -235,6 +235,12 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     of each group: a fair-use guarantee is a statement about people, not
     about weights.
 
+    A fitted classifier records the package version when it is pickled or
+    saved with skops; loading it under another version raises a
+    :class:`~fairuse_estimators.FairUseVersionWarning`. A skops file needs
+    only this package's types trusted (listed in the README) beyond those of
+    the base estimator.
+
     References
     ----------
     Suriyakumar, V. M., Ghassemi, M. and Ustun, B. When Personalization Harms:
