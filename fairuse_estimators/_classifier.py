@@ -3,6 +3,7 @@
 import os
 import sys
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 from types import MappingProxyType
 from typing import NamedTuple
@@ -45,7 +46,12 @@ from sklearn.utils.validation import (
 )
 
 from ._audit import audit_settings, check_audit_options, fair_use_statistics
-from ._groups import GroupEncoding, column_values, resolve_group_columns
+from ._groups import (
+    GroupEncoding,
+    check_group_count,
+    column_values,
+    resolve_group_columns,
+)
 from ._metrics import METRICS, check_metric_support, evidence_kind, group_risks
 from ._report import FairUseReport
 from ._stats import (
@@ -64,7 +70,8 @@ from ._variants import (
     fit_and_score,
     predict_evidence,
 )
-from .exceptions import UnseenGroupWarning
+from ._version import __version__
+from .exceptions import FairUseVersionWarning, UnseenGroupWarning
 
 # Risks closer than this are ties, broken toward the simpler candidate.
 _TIE_TOLERANCE = 1e-12
@@ -127,6 +134,14 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         :class:`~sklearn.compose.ColumnTransformer`. ``None`` means there are
         no group attributes: the classifier then behaves exactly like the
         base estimator fitted on all of ``X``.
+
+        Every distinct combination of their values is an intersectional
+        group; values that compare equal in Python (``1``, ``1.0`` and
+        ``True``) are one value. More than 50 groups raise a
+        :class:`~fairuse_estimators.ManyGroupsWarning` and more than 500 a
+        ``ValueError``: each group adds candidates scored on every row, and
+        a column with nearly as many values as rows is a continuous
+        measurement to bin first.
 
     variants : tuple of str, default=("generic", "onehot", "intersectional", \
 "decoupled")
@@ -272,6 +287,12 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     of each group: a fair-use guarantee is a statement about people, not
     about weights.
 
+    A fitted classifier records the package version when it is pickled or
+    saved with skops; loading it under another version raises a
+    :class:`~fairuse_estimators.FairUseVersionWarning`. A skops file needs
+    only this package's types trusted (listed in the README) beyond those of
+    the base estimator.
+
     References
     ----------
     Suriyakumar, V. M., Ghassemi, M. and Ustun, B. When Personalization Harms:
@@ -416,9 +437,37 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return X_features, columns
 
     def _group_column_names(self):
+        return self._column_names(self.group_indices_)
+
+    def _column_names(self, positions):
         if hasattr(self, "feature_names_in_"):
-            return [str(self.feature_names_in_[j]) for j in self.group_indices_]
-        return [f"x{j}" for j in self.group_indices_]
+            return [str(self.feature_names_in_[j]) for j in positions]
+        return [f"x{j}" for j in positions]
+
+    @contextmanager
+    def _naming_nonfinite(self, X_features):
+        """Name the feature columns holding NaN or inf when a base call fails.
+
+        Whether the base accepts missing values cannot be read reliably from
+        its tags (a Pipeline starting with an imputer says it does not), so
+        the base decides, and its error is completed with the columns.
+        """
+        try:
+            yield
+        except ValueError as exc:
+            bad = ~np.isfinite(X_features).all(axis=0)
+            if not bad.any():
+                raise
+            features = np.delete(np.arange(self.n_features_in_), self.group_indices_)
+            raise ValueError(
+                f"The feature column(s) {self._column_names(features[bad])!r} of X "
+                f"hold NaN or infinite values, and "
+                f"{type(self._base_estimator()).__name__} failed on them: {exc} "
+                "Impute or drop these values before this estimator, or use a base "
+                "estimator that accepts missing values. (A missing value in a "
+                "group column needs no imputation: it means the group was "
+                "withheld.)"
+            ) from exc
 
     def _check_fit_options(self, n_classes):
         """Multi-parameter rules that declarative constraints cannot express."""
@@ -436,7 +485,14 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         if len(set(variants)) != len(variants):
             raise ValueError(f"variants lists a variant twice: {self.variants!r}.")
-        check_metric_support(self.metric, self._base_estimator(), n_classes)
+        base = self._base_estimator()
+        kind = get_tags(base).estimator_type
+        if kind not in (None, "classifier"):
+            raise TypeError(
+                f"estimator must be a classifier; got {type(base).__name__}, a "
+                f"{kind}. Its predictions would not be class labels."
+            )
+        check_metric_support(self.metric, base, n_classes)
         resolve_test(self.test, self.metric)
 
     def _fit_params(self, X, sample_weight, fit_params):
@@ -490,8 +546,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.classes_ = label_encoder.classes_
         if len(self.classes_) < 2:
             raise ValueError(
-                "y has only one class "
-                f"({self.classes_[0]!r}); a classifier needs at least two classes."
+                f"y has only one class ({self.classes_.tolist()[0]!r}); a "
+                "classifier needs at least two classes."
             )
         y = label_encoder.transform(y)
         self._check_fit_options(len(self.classes_))
@@ -514,6 +570,12 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 "personalize for. Pass group_columns=None to fit the base "
                 "estimator alone."
             )
+        check_group_count(
+            self._encoding,
+            self._group_column_names(),
+            int((group_ids >= 0).sum()),
+            stacklevel=_caller_stacklevel(),
+        )
         self.groups_ = self._encoding.groups
         splits, refit = self._splits(y, group_ids)
         self._check_training_classes(y, group_ids, splits, refit)
@@ -522,9 +584,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         data = _Training(
             X_features, y, group_ids, self._blocks(group_ids), params, decoupled
         )
-        evidence, models = self._cross_fit(data, splits, keep=not refit)
-        if refit:
-            models = self._refit(data)
+        with self._naming_nonfinite(X_features):
+            evidence, models = self._cross_fit(data, splits, keep=not refit)
+            if refit:
+                models = self._refit(data)
         self.estimators_ = models
         evaluated = np.full(len(y), -1)
         for _, test in splits:
@@ -1111,7 +1174,8 @@ default=None
         for candidate in np.unique(candidates):
             rows = np.flatnonzero(candidates == candidate)
             model, row = self._candidate_model(candidate)
-            result = getattr(model, method)(design(X_features, rows, row))
+            with self._naming_nonfinite(X_features):
+                result = getattr(model, method)(design(X_features, rows, row))
             if method == "predict_proba":
                 aligned = np.zeros((len(rows), len(self.classes_)))
                 aligned[:, model.classes_] = result
@@ -1205,9 +1269,30 @@ default=None
         base_tags = get_tags(self._base_estimator())
         tags.input_tags.allow_nan = base_tags.input_tags.allow_nan
         tags.input_tags.sparse = False
-        tags.classifier_tags.multi_class = base_tags.classifier_tags.multi_class
-        tags.classifier_tags.poor_score = base_tags.classifier_tags.poor_score
+        if base_tags.classifier_tags is not None:  # None for a regressor base
+            tags.classifier_tags.multi_class = base_tags.classifier_tags.multi_class
+            tags.classifier_tags.poor_score = base_tags.classifier_tags.poor_score
         return tags
+
+    # ------------------------------------------------------------- persistence
+
+    def __getstate__(self):
+        # Recorded like scikit-learn's own version, to warn on a mismatch.
+        return dict(super().__getstate__(), _fairuse_version=__version__)
+
+    def __setstate__(self, state):
+        state = dict(state)
+        saved = state.pop("_fairuse_version", "unknown")
+        if saved != __version__:
+            warnings.warn(
+                FairUseVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_version=__version__,
+                    original_version=saved,
+                ),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
 
 def _training_sets(splits, refit, n_samples):
@@ -1217,10 +1302,17 @@ def _training_sets(splits, refit, n_samples):
 
 
 def _caller_stacklevel():
-    """Stack level of the first frame outside this package, for warnings."""
+    """Stack level of the first frame outside this package, for warnings.
+
+    The ``_fit_context`` wrapper scikit-learn puts around ``fit`` counts as
+    inside.
+    """
     package = os.path.dirname(__file__)
     frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(package):
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(package)
+        or frame.f_code is FairUseClassifier.fit.__code__
+    ):
         frame, level = frame.f_back, level + 1
     return level
 

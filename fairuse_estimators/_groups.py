@@ -7,13 +7,24 @@ whose group value is missing has *withheld* its group, and a row whose value
 group. Both are scored by the generic model.
 """
 
+import warnings
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
 
+from .exceptions import ManyGroupsWarning
+
 WITHHELD = -2
 UNSEEN = -1
+
+#: More intersectional groups than this make ``fit`` warn with a
+#: :class:`~fairuse_estimators.ManyGroupsWarning`.
+MANY_GROUPS = 50
+#: More intersectional groups than this make ``fit`` raise: the pool of
+#: ``1 + 3m`` candidates, each scored on every evaluated row, would take
+#: far too long, and most groups would rest on a handful of rows.
+MAX_GROUPS = 500
 
 
 def resolve_group_columns(group_columns, n_features, feature_names=None):
@@ -78,6 +89,49 @@ def resolve_group_columns(group_columns, n_features, feature_names=None):
             "the generic model needs at least one other feature."
         )
     return positions
+
+
+def check_group_count(encoding, names, n_rows, stacklevel=1):
+    """Refuse more than ``MAX_GROUPS`` groups, warn above ``MANY_GROUPS``.
+
+    ``names`` are the names of the group columns and ``n_rows`` the number
+    of rows with a complete group value. A column with more distinct values
+    than half those rows is named as a likely continuous measurement.
+    ``stacklevel`` is that of the warning as seen from the caller.
+    """
+    n_groups = encoding.n_groups
+    if n_groups <= MANY_GROUPS:
+        return
+    counts = ", ".join(
+        f"{name!r} has {len(levels)}" for name, levels in zip(names, encoding.levels)
+    )
+    continuous = [
+        name
+        for name, levels in zip(names, encoding.levels)
+        if len(levels) > max(n_rows / 2, MANY_GROUPS)
+    ]
+    message = (
+        f"The group columns {list(names)!r} define {n_groups} intersectional "
+        f"groups in {n_rows} rows (distinct values: {counts})."
+    )
+    if continuous:
+        message += (
+            f" The column(s) {continuous!r} have nearly as many distinct values "
+            "as rows: they look like continuous measurements. Bin them (for "
+            "example with pandas.cut) or remove them from group_columns."
+        )
+    if n_groups > MAX_GROUPS:
+        raise ValueError(
+            f"{message} FairUseClassifier handles at most {MAX_GROUPS} groups: "
+            "every group adds candidates scored on every row. Use coarser group "
+            "columns."
+        )
+    warnings.warn(
+        f"{message} Above {MANY_GROUPS} groups, fitting time grows with the "
+        "square of the number of groups and small groups' risks rest on few rows.",
+        ManyGroupsWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def column_values(X, position):

@@ -1,14 +1,20 @@
 """Locating group columns and encoding intersectional groups."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_array_equal
 
+from fairuse_estimators import ManyGroupsWarning
 from fairuse_estimators._groups import (
+    MANY_GROUPS,
+    MAX_GROUPS,
     UNSEEN,
     WITHHELD,
     GroupEncoding,
+    check_group_count,
     resolve_group_columns,
 )
 
@@ -88,3 +94,32 @@ def test_group_encoding_unhashable_value():
     values = np.array([{"a": 1}, "b"], dtype=object)
     with pytest.raises(TypeError, match="group column 'race' holds a value"):
         GroupEncoding().fit([values], ["race"])
+
+
+def _encoding(*n_levels, n_rows=2000):
+    """An encoding whose columns have the given numbers of levels, all crossed."""
+    codes = np.unravel_index(np.arange(n_rows) % np.prod(n_levels), n_levels)
+    encoding = GroupEncoding()
+    encoding.fit(list(codes), [f"c{j}" for j in range(len(n_levels))])
+    return encoding
+
+
+def test_check_group_count_thresholds():
+    """Check silence up to MANY_GROUPS, a warning above, an error above MAX."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ManyGroupsWarning)
+        check_group_count(_encoding(MANY_GROUPS), ["c0"], 2000)
+    match = "\\['c0', 'c1'\\] define 60 intersectional groups in 2000 rows "
+    match += "\\(distinct values: 'c0' has 6, 'c1' has 10\\)"
+    with pytest.warns(ManyGroupsWarning, match=match) as record:
+        check_group_count(_encoding(6, 10), ["c0", "c1"], 2000)
+    assert "continuous" not in str(record[0].message)
+    assert record[0].filename == __file__
+    with pytest.raises(ValueError, match=f"at most {MAX_GROUPS} groups"):
+        check_group_count(_encoding(MAX_GROUPS + 1), ["c0"], 2000)
+
+
+def test_check_group_count_names_continuous_column():
+    """Check that a column with nearly as many values as rows is named."""
+    with pytest.warns(ManyGroupsWarning, match="\\['c1'\\] have nearly as many"):
+        check_group_count(_encoding(2, 90, n_rows=150), ["c0", "c1"], 150)

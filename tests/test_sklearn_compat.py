@@ -39,8 +39,10 @@ def _expected_failed_checks(estimator):
 
 
 # The checks' data make the continuous column 0 the group column, so new rows
-# carry unseen group values; the warning is the documented behaviour.
+# carry unseen group values and there are as many groups as rows; the warnings
+# are the documented behaviour.
 @pytest.mark.filterwarnings("ignore::fairuse_estimators.exceptions.UnseenGroupWarning")
+@pytest.mark.filterwarnings("ignore::fairuse_estimators.exceptions.ManyGroupsWarning")
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     """Check that FairUseClassifier passes scikit-learn's estimator checks."""

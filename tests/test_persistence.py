@@ -1,0 +1,139 @@
+"""Saving and loading FairUseClassifier: skops trust, joblib, version records."""
+
+import io
+import pickle
+import re
+import warnings
+import zipfile
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+from conftest import random_grouped_data
+from numpy.testing import assert_array_equal
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from fairuse_estimators import FairUseClassifier, FairUseVersionWarning, __version__
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _readme_trusted_types():
+    """The types the README says a skops file needs trusted."""
+    text = README.read_text()
+    block = re.search(r"```text\n(.*?)```", text, flags=re.S).group(1)
+    return sorted(block.split())
+
+
+@pytest.fixture(scope="module")
+def data():
+    return random_grouped_data(0, n=300)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    clf = FairUseClassifier(group_columns=["g0", "g1"], random_state=0)
+    return clf.fit(X, y)
+
+
+def _assert_same_predictions(loaded, original, X):
+    assert_array_equal(loaded.predict(X), original.predict(X))
+    assert_array_equal(loaded.predict_proba(X), original.predict_proba(X))
+
+
+def test_skops_trusts_only_documented_types_for_pipeline(data):
+    """Check that a Pipeline ending in the classifier loads with the README types."""
+    sio = pytest.importorskip("skops.io")
+    X, y = data
+    scale = ColumnTransformer(
+        [("scale", StandardScaler(), ["f0", "f1", "f2", "f3"])],
+        remainder="passthrough",
+        verbose_feature_names_out=False,
+    ).set_output(transform="pandas")
+    clf = FairUseClassifier(
+        LogisticRegression(), group_columns=["g0", "g1"], random_state=0
+    )
+    pipe = Pipeline([("scale", scale), ("clf", clf)]).fit(X, y)
+    dumped = sio.dumps(pipe)
+    trusted = _readme_trusted_types()
+    assert sorted(sio.get_untrusted_types(data=dumped)) == trusted
+    assert all(name.startswith("fairuse_estimators.") for name in trusted)
+    with pytest.raises(sio.exceptions.UntrustedTypesFoundException):
+        sio.loads(dumped)
+    loaded = sio.loads(dumped, trusted=trusted)
+    _assert_same_predictions(loaded, pipe, X)
+    assert dict(loaded[-1].routing_) == dict(pipe[-1].routing_)
+
+
+def test_fairuse_classifier_records_package_version(fitted, data):
+    """Check that the saved state holds the version and a reload does not warn."""
+    assert fitted.__getstate__()["_fairuse_version"] == __version__
+    assert not hasattr(fitted, "_fairuse_version")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FairUseVersionWarning)
+        loaded = pickle.loads(pickle.dumps(fitted))
+    assert not hasattr(loaded, "_fairuse_version")
+    _assert_same_predictions(loaded, fitted, data[0])
+
+
+def _other_version():
+    """A version string of the same length as this one, for editing saved bytes."""
+    other = ("9" if __version__[0] != "9" else "8") + __version__[1:]
+    assert len(other) == len(__version__) and other != __version__
+    return other
+
+
+def test_joblib_load_from_other_version_warns(fitted, data, tmp_path):
+    """Check that loading a joblib file saved by another version warns."""
+    path = tmp_path / "model.joblib"
+    joblib.dump(fitted, path)
+    saved = path.read_bytes()
+    assert saved.count(__version__.encode()) == 1
+    path.write_bytes(saved.replace(__version__.encode(), _other_version().encode()))
+    with pytest.warns(FairUseVersionWarning, match=_other_version()) as record:
+        loaded = joblib.load(path)
+    warning = record[0].message
+    assert warning.original_version == _other_version()
+    assert warning.current_version == __version__
+    assert warning.estimator_name == "FairUseClassifier"
+    _assert_same_predictions(loaded, fitted, data[0])
+
+
+def test_skops_load_from_other_version_warns(fitted, data, tmp_path):
+    """Check that loading a skops file saved by another version warns."""
+    sio = pytest.importorskip("skops.io")
+    saved = zipfile.ZipFile(io.BytesIO(sio.dumps(fitted)))
+    # A file from another version records that version wherever it appears
+    # (the estimator's state and its report's settings).
+    recorded = f'"content": "\\"{__version__}\\""'
+    edited = io.BytesIO()
+    with zipfile.ZipFile(edited, "w") as archive:
+        for name in saved.namelist():
+            content = saved.read(name)
+            if name == "schema.json":
+                schema = content.decode()
+                assert schema.count(recorded) >= 1
+                other = recorded.replace(__version__, _other_version())
+                content = schema.replace(recorded, other).encode()
+            archive.writestr(name, content)
+    path = tmp_path / "model.skops"
+    path.write_bytes(edited.getvalue())
+    with pytest.warns(FairUseVersionWarning, match=_other_version()):
+        loaded = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    _assert_same_predictions(loaded, fitted, data[0])
+
+
+def test_fairuse_classifier_state_without_version_warns(fitted):
+    """Check that a state saved before versions were recorded warns as unknown."""
+    state = fitted.__getstate__()
+    del state["_fairuse_version"]
+    blank = FairUseClassifier.__new__(FairUseClassifier)
+    with pytest.warns(FairUseVersionWarning, match="fairuse_estimators unknown"):
+        blank.__setstate__(state)
+    assert_array_equal(blank.groups_, fitted.groups_)
+    assert np.array_equal(blank._route, fitted._route)
