@@ -3,12 +3,13 @@
 Protocol: R stratified 80/20 splits of each dataset; a scaled logistic
 regression as the base; for each split, count the groups whose test error under
 a method is strictly above their test error under the generic model (fitted on
-the same 80%). Methods: one-hot logistic regression (1Hot) and
+the same 80%). Methods: one-hot logistic regression (1Hot);
 FairUseClassifier(routing="best") with its risks estimated on a 60/20 holdout
-(``cv=0.25`` of the training split) or by 5-fold cross-fitting (``cv=5``).
+(``cv=0.25`` of the training split) or by 5-fold cross-fitting (``cv=5``); and
+FairUseClassifier with its defaults (``routing="evidence"``, 5-fold, exact
+McNemar tests at 0.1, Holm across each group's own candidates).
 
-Run from the repository root (the CSV files live in ``../shared/data`` until
-they are bundled)::
+Run from the repository root::
 
     .venv/bin/python benchmarks/routing_harm.py --splits 20
 """
@@ -50,10 +51,10 @@ def _methods(groups, seed):
     return {
         "1Hot": onehot,
         "best, 60/20 holdout": FairUseClassifier(
-            _base(), group_columns=groups, cv=0.25, random_state=seed
+            _base(), group_columns=groups, cv=0.25, routing="best", random_state=seed
         ),
         "best, 5-fold": FairUseClassifier(
-            _base(), group_columns=groups, cv=5, random_state=seed
+            _base(), group_columns=groups, cv=5, routing="best", random_state=seed
         ),
         "evidence, 5-fold": FairUseClassifier(
             _base(), group_columns=groups, routing="evidence", random_state=seed

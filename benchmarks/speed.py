@@ -1,0 +1,225 @@
+"""Speed and memory of FairUseClassifier against the work it cannot avoid.
+
+Sections (each prints ratios measured side by side in one run):
+
+- ``overhead``: ``FairUseClassifier(LogisticRegression()).fit`` on n x 20
+  features with 6 groups, ``n_jobs=1``, against the same base fits done by
+  hand on the same arrays (same folds, same refits). Everything else the
+  classifier does (encoding, splitting, scoring, tests, routing) is overhead.
+- ``parallel``: ``n_jobs=2`` against ``n_jobs=1`` (and that the routes and
+  predictions are identical).
+- ``predict``: routed ``predict_proba`` on 1,000,000 rows against the usual
+  one-hot pipeline (``ColumnTransformer(OneHotEncoder(groups), passthrough)``
+  and the same base) on the same DataFrame.
+- ``memory``: peak resident memory of ``fit`` on 1,000,000 x 20 float64, in a
+  fresh process.
+- ``scaling``: fit and audit time for m = 4, 16, 64 groups and
+  n = 10^4, 10^5, 10^6.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/speed.py                 # every section
+    .venv/bin/python benchmarks/speed.py overhead predict
+"""
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.base import clone
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from fairuse_estimators import FairUseClassifier
+
+
+def make_data(n, n_features=20, levels=(2, 3), seed=0):
+    """Features, group columns with the given numbers of levels, and labels."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_features))
+    codes = [rng.integers(k, size=n) for k in levels]
+    group = np.ravel_multi_index(codes, levels)
+    shift = rng.normal(scale=0.7, size=int(np.prod(levels)))
+    logits = X[:, 0] + 0.5 * X[:, 1] + shift[group] + rng.logistic(size=n)
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(n_features)])
+    names = [f"g{j}" for j in range(len(levels))]
+    for name, code, k in zip(names, codes, levels):
+        frame[name] = np.array([f"level{c}" for c in range(k)])[code]
+    return frame, (logits > 0).astype(int), names
+
+
+def timed(function, *args):
+    start = time.perf_counter()
+    result = function(*args)
+    return time.perf_counter() - start, result
+
+
+def hand_fits(clf, X, y, names):
+    """The base fits a fitted ``clf`` performed, redone by hand."""
+    features = clf._split_X(X)[0]  # the same feature array the classifier fits on
+    encoding = clf._encoding
+    group_ids = encoding.transform([X[c].to_numpy() for c in names], names)[0]
+    y_codes = np.searchsorted(clf.classes_, y)
+    splits, refit = clf._splits(y_codes, group_ids)
+    trainings = [train for train, _ in splits] + ([np.arange(len(y))] if refit else [])
+    blocks = {
+        "onehot": encoding.onehot_block(group_ids),
+        "intersectional": encoding.intersectional_block(group_ids),
+    }
+    decoupled = [g for g, model in enumerate(clf.estimators_["decoupled"]) if model]
+    base = clf.estimator
+
+    def run():
+        for train in trainings:
+            clone(base).fit(features[train], y_codes[train])
+            for block in blocks.values():
+                design = np.hstack([features[train], block[train]])
+                clone(base).fit(design, y_codes[train])
+            for g in decoupled:
+                rows = train[group_ids[train] == g]
+                clone(base).fit(features[rows], y_codes[rows])
+
+    return timed(run)[0]
+
+
+def overhead(n):
+    X, y, names = make_data(n)
+    clf = FairUseClassifier(LogisticRegression(), group_columns=names, random_state=0)
+    fit_time, _ = timed(lambda: clf.fit(X, y))
+    hand_time = hand_fits(clf, X, y, names)
+    fit_again, _ = timed(lambda: clone(clf).fit(X, y))
+    hand_again = hand_fits(clf, X, y, names)
+    fit_time, hand_time = min(fit_time, fit_again), min(hand_time, hand_again)
+    print(f"overhead: n={n:,} x 20, 6 groups, n_jobs=1")
+    print(f"  FairUseClassifier.fit {fit_time:8.2f} s")
+    print(f"  same base fits by hand {hand_time:7.2f} s")
+    print(f"  ratio {fit_time / hand_time:.3f} (goal <= 1.15)")
+
+
+def parallel(n):
+    X, y, names = make_data(n)
+    clf = FairUseClassifier(LogisticRegression(), group_columns=names, random_state=0)
+    serial_time, serial = timed(lambda: clone(clf).set_params(n_jobs=1).fit(X, y))
+    parallel_time, both = timed(lambda: clone(clf).set_params(n_jobs=2).fit(X, y))
+    same = dict(serial.routing_) == dict(both.routing_) and np.array_equal(
+        serial.predict_proba(X), both.predict_proba(X)
+    )
+    print(f"parallel: n={n:,} x 20, 6 groups")
+    print(f"  n_jobs=1 {serial_time:8.2f} s")
+    print(f"  n_jobs=2 {parallel_time:8.2f} s")
+    print(
+        f"  speed-up {serial_time / parallel_time:.2f} (goal >= 1.6); identical: {same}"
+    )
+
+
+def predict(n_train, n_predict):
+    X, y, names = make_data(n_train)
+    X_new, _, _ = make_data(n_predict, seed=1)
+    clf = FairUseClassifier(
+        LogisticRegression(), group_columns=names, routing="best", random_state=0
+    ).fit(X, y)
+    onehot = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), names), remainder="passthrough"
+        ),
+        LogisticRegression(),
+    ).fit(X, y)
+    routes = sorted({v for v, _ in clf.routing_.values()})
+    routed = min(timed(lambda: clf.predict_proba(X_new))[0] for _ in range(3))
+    usual = min(timed(lambda: onehot.predict_proba(X_new))[0] for _ in range(3))
+    print(f"predict: predict_proba on {n_predict:,} rows, routes use {routes}")
+    print(f"  routed FairUseClassifier {routed:6.2f} s")
+    print(f"  one-hot pipeline         {usual:6.2f} s")
+    print(f"  ratio {routed / usual:.2f} (goal <= 1.2)")
+
+
+def memory(n):
+    """Peak resident memory of one fit, measured in a fresh process."""
+    code = (
+        "import resource, sys, warnings;"
+        "sys.path.insert(0, 'benchmarks');"
+        "from speed import make_data;"
+        "from sklearn.linear_model import LogisticRegression;"
+        "from fairuse_estimators import FairUseClassifier;"
+        f"X, y, names = make_data({n});"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        "FairUseClassifier(LogisticRegression(), group_columns=names,"
+        " random_state=0).fit(X, y);"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        "print(before, after)"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    before, after = (int(v) / 1024 for v in output)  # ru_maxrss is in KiB
+    data_mb = n * 20 * 8 / 2**20
+    print(f"memory: fit on {n:,} x 20 float64 ({data_mb:.0f} MiB of features)")
+    print(f"  peak resident memory after building the data {before:7.0f} MiB")
+    print(f"  peak resident memory of the whole fit        {after:7.0f} MiB")
+    print(f"  goal: under 1536 MiB; {after / data_mb:.1f} x the feature matrix")
+
+
+def scaling(sizes, group_counts):
+    print("scaling: fit and audit (on the training rows) time in s, n_jobs=1")
+    print(f"  {'m':>4} {'n':>10} {'fit s':>8} {'audit s':>8} {'fit us/row':>11}")
+    for m in group_counts:
+        levels = (m // 2, 2) if m > 2 else (m,)
+        for n in sizes:
+            X, y, names = make_data(n, levels=levels)
+            clf = FairUseClassifier(
+                LogisticRegression(), group_columns=names, random_state=0
+            )
+            fit_time, _ = timed(clf.fit, X, y)
+            audit_time, _ = timed(clf.audit, X, y)
+            print(
+                f"  {m:>4} {n:>10,} {fit_time:>8.2f} {audit_time:>8.2f} "
+                f"{fit_time / n * 1e6:>11.1f}"
+            )
+
+
+SECTIONS = ("overhead", "parallel", "predict", "memory", "scaling")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sections", nargs="*", default=list(SECTIONS))
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--predict-rows", type=int, default=1_000_000)
+    parser.add_argument("--memory-rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--scaling-sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000]
+    )
+    parser.add_argument("--scaling-groups", type=int, nargs="*", default=[4, 16, 64])
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", category=UserWarning)
+    print(
+        f"{platform.machine()}, Python {platform.python_version()}, "
+        f"scikit-learn {sklearn.__version__}, numpy {np.__version__}, "
+        f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}"
+    )
+    for section in args.sections:
+        if section == "overhead":
+            overhead(args.n)
+        elif section == "parallel":
+            parallel(args.n)
+        elif section == "predict":
+            predict(args.n, args.predict_rows)
+        elif section == "memory":
+            memory(args.memory_rows)
+        elif section == "scaling":
+            scaling(args.scaling_sizes, args.scaling_groups)
+        else:
+            parser.error(f"unknown section {section!r}; choose from {SECTIONS}")
+
+
+if __name__ == "__main__":
+    main()
