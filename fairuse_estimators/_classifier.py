@@ -66,6 +66,7 @@ from ._variants import (
     BLOCK_VARIANTS,
     VARIANTS,
     design,
+    designs,
     encode_labels,
     fit_and_score,
     predict_evidence,
@@ -1104,11 +1105,10 @@ default=None
         if kind == "proba":
             shape += (len(classes),)
         evidence = np.zeros(shape, dtype=np.intp if kind == "label" else float)
-        for candidate in range(len(self._candidate_variant)):
-            model, row = self._candidate_model(candidate)
-            evidence[candidate, rows] = predict_evidence(
-                model, design(X_features, rows, row), kind, classes
-            )
+        candidates = [self._candidate_model(c) for c in range(len(evidence))]
+        matrices = designs(X_features, [(rows, row) for _, row in candidates])
+        for candidate, ((model, _), matrix) in enumerate(zip(candidates, matrices)):
+            evidence[candidate, rows] = predict_evidence(model, matrix, kind, classes)
         return evidence
 
     @property

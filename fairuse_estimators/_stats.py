@@ -145,7 +145,7 @@ def paired_tests(
         rows = np.flatnonzero(group_ids == g)
         candidates, pairs = np.unique(comparisons[which, 1:], return_inverse=True)
         pairs = pairs.reshape(-1, 2)
-        y_g, evidence_g = y[rows], evidence[candidates][:, rows]
+        y_g, evidence_g = y[rows], evidence[candidates[:, None], rows]
         reason = _untested_reason(test, metric, y_g)
         if reason:
             for k in which:

@@ -126,26 +126,29 @@ def fit_and_score(
     estimator.fit(design(X, train, block), y[train], **params)
     evidence = [
         predict_evidence(estimator, matrix, kind, classes)
-        for matrix in _designs(X, evaluate)
+        for matrix in designs(X, evaluate)
     ]
     return (estimator if keep else None), evidence
 
 
-def _designs(X, evaluate):
+def designs(X, evaluate):
     """Design matrices for each ``(rows, indicator row)`` in ``evaluate``.
 
-    Scoring one model once per reported group changes only the indicator
-    columns, so consecutive entries on the same rows share one buffer whose
-    feature columns are gathered once.
+    Scoring several candidates on the same rows changes only the indicator
+    columns, so consecutive entries on the same ``rows`` object share the
+    gathered feature rows and one buffer whose indicator columns are
+    overwritten. The matrices are read-only views for the caller.
     """
-    buffer = previous = None
+    gathered = buffer = previous = None
     for rows, row in evaluate:
+        if rows is not previous:
+            gathered, buffer, previous = X[rows], None, rows
         if row is None:
-            yield X[rows]
+            yield gathered
             continue
-        if rows is not previous or buffer.shape[1] != X.shape[1] + row.shape[1]:
-            buffer = np.empty((len(rows), X.shape[1] + row.shape[1]))
-            buffer[:, : X.shape[1]] = X[rows]
-            previous = rows
+        width = X.shape[1] + row.shape[1]
+        if buffer is None or buffer.shape[1] != width:
+            buffer = np.empty((len(rows), width))
+            buffer[:, : X.shape[1]] = gathered
         buffer[:, X.shape[1] :] = row
         yield buffer
