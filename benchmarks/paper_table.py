@@ -1,0 +1,286 @@
+"""The paper's Table 1 on the bundled datasets, with FairUseClassifier beside it.
+
+Protocol (as in the paper's section 4 and appendix G): for each dataset, R
+stratified 80/20 splits (stratified by group and label); for each model class
+and metric, ``FairUseClassifier`` is fitted on the 80% and audited on the 20%
+with :meth:`FairUseClassifier.audit`. Its fitted variants are the standard
+personalized models, so one fit gives every method:
+
+- ``generic``: the base on the features alone (the reference of every gain);
+- ``1Hot``: the base on the features and a one-hot encoding of each group
+  column;
+- ``All``: the base on the features and a one-hot encoding of the
+  intersectional group;
+- ``DCP``: one base model per group (groups below ``min_group_size`` rows or
+  lacking a class in a fold get the generic model);
+- ``FairUse``: the routed classifier with its defaults (``routing="evidence"``);
+- ``FairUse (best)``: the routed classifier with ``routing="best"``.
+
+Every row of the table averages over the test splits: the personalized risk,
+the overall gain over generic, the best and worst group gain, the numbers of
+groups with a significant rationality or envy-freeness gain or violation (the
+library's tests at alpha = 0.1 with Holm's correction: exact McNemar for
+error, DeLong for AUC, a bootstrap for ECE), and ``harmed``, the number of
+groups whose test risk is above the generic model's. Risks are in percent
+points for error and ECE and in AUC points (1 - AUC) for AUC.
+
+Model classes (appendix G): logistic regression (scaled), a random forest
+(100 trees, max depth 20, min samples per split 5, per leaf 2) and a small
+neural net (``MLPClassifier((5, 2))``, Platt-scaled by
+``CalibratedClassifierCV``).
+
+Run from the repository root; the Markdown table goes into the section of
+``docs/benchmarks.md`` between ``<!-- table1:start -->`` and
+``<!-- table1:end -->`` and the raw numbers per split into
+``benchmarks/results/paper_table.csv``::
+
+    .venv/bin/python benchmarks/paper_table.py --splits 20 --models logistic
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from fairuse_estimators import FairUseClassifier, __version__
+from fairuse_estimators.datasets import list_datasets, load_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+METHODS = {
+    "generic": None,
+    "1Hot": "onehot",
+    "All": "intersectional",
+    "DCP": "decoupled",
+    "FairUse": "routed",
+}
+COUNTS = [
+    "rationality_gains",
+    "rationality_violations",
+    "envy_gains",
+    "envy_violations",
+    "harmed_groups",
+]
+
+
+def base_model(name, seed):
+    """The paper's model classes."""
+    if name == "logistic":
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    if name == "forest":
+        return RandomForestClassifier(
+            n_estimators=100,
+            max_depth=20,
+            min_samples_split=5,
+            min_samples_leaf=2,
+            random_state=seed,
+        )
+    if name == "mlp":
+        return CalibratedClassifierCV(
+            make_pipeline(
+                StandardScaler(),
+                MLPClassifier((5, 2), max_iter=2000, random_state=seed),
+            ),
+            method="sigmoid",
+        )
+    raise ValueError(f"Unknown model class {name!r}.")
+
+
+def audit_rows(clf, X_test, y_test, metric, seed, best):
+    """Table rows of every method from one fitted classifier."""
+    report = clf.audit(X_test, y_test, n_bootstrap=200, random_state=seed)
+    summary = report.summary_table()
+    rows = [{"method": "generic", "risk": summary["risk_generic"].iloc[0]}]
+    for method, model in METHODS.items():
+        if model is not None:
+            rows.append({"method": method, **summary.loc[model].to_dict()})
+    if best:
+        rows[-1]["method"] = "FairUse (best)"
+        rows = rows[-1:]
+    return rows
+
+
+def run_split(name, model, metric, split, train, test, X, y, groups, args):
+    rows = []
+    for best in (False, True) if args.best else (False,):
+        clf = FairUseClassifier(
+            base_model(model, split),
+            group_columns=groups,
+            metric=metric,
+            routing="best" if best else "evidence",
+            n_bootstrap=200,
+            n_jobs=args.n_jobs,
+            random_state=split,
+        ).fit(X.iloc[train], y[train])
+        found = audit_rows(clf, X.iloc[test], y[test], metric, split, best)
+        rows += found if not best else found[-1:]
+    for row in rows:
+        row.update(dataset=name, model=model, metric=metric, split=split)
+    return rows
+
+
+def run(args):
+    rows = []
+    for name in args.datasets:
+        bunch = load_dataset(name)
+        X, y, groups = bunch.data, np.asarray(bunch.target), list(bunch.group_columns)
+        key = (
+            X[groups].astype(str).agg("|".join, axis=1)
+            + "|"
+            + pd.Series(y).astype(str).set_axis(X.index)
+        )
+        splitter = StratifiedShuffleSplit(args.splits, test_size=0.2, random_state=0)
+        for model in args.models:
+            start = time.perf_counter()
+            for split, (train, test) in enumerate(splitter.split(X, key)):
+                for metric in args.metrics:
+                    rows += run_split(
+                        name, model, metric, split, train, test, X, y, groups, args
+                    )
+            print(f"{name} {model}: {time.perf_counter() - start:.0f} s", flush=True)
+    return pd.DataFrame(rows)
+
+
+def table(raw):
+    """Means over splits, one row per (dataset, model, method, metric)."""
+    points = raw.copy()
+    for column in ("risk", "gain", "best_group_gain", "worst_group_gain"):
+        points[column] = 100 * points[column]
+    keys = ["dataset", "model", "metric", "method"]
+    order = {m: i for i, m in enumerate([*METHODS, "FairUse (best)"])}
+    means = points.groupby(keys, sort=False)[
+        ["risk", "gain", "best_group_gain", "worst_group_gain", *COUNTS]
+    ].mean()
+    means = means.reset_index()
+    means["order"] = means["method"].map(order)
+    return means.sort_values(["dataset", "model", "metric", "order"]).drop(
+        columns="order"
+    )
+
+
+def goals(means, raw):
+    """Where the issue's goals stand, per model class, for metric 'error'."""
+    lines = []
+    for model, rows in means[means.metric == "error"].groupby("model", sort=False):
+        by = rows.set_index(["dataset", "method"])
+        datasets = rows.dataset.unique()
+        harmed_fair = sum(by.loc[(d, "FairUse"), "harmed_groups"] for d in datasets)
+        harmed_onehot = sum(by.loc[(d, "1Hot"), "harmed_groups"] for d in datasets)
+        gaps = {
+            d: by.loc[(d, "FairUse"), "risk"]
+            - min(by.loc[(d, m), "risk"] for m in ("generic", "1Hot", "All", "DCP"))
+            for d in datasets
+        }
+        mine = raw[(raw.model == model) & (raw.metric == "error")]
+        mine = mine[mine.method == "FairUse"]
+        violations = int((mine.rationality_violations + mine.envy_violations).sum())
+        lines.append(
+            f"- {model}, error: harmed groups per split summed over datasets "
+            f"{harmed_fair:.2f} (FairUse) vs {harmed_onehot:.2f} (1Hot), ratio "
+            f"{harmed_fair / max(harmed_onehot, 1e-12):.2f} (goal <= 0.25); error "
+            "gap to the best of generic/1Hot/All/DCP: "
+            + ", ".join(f"{d} {g:+.2f}" for d, g in gaps.items())
+            + f" points (goal <= +1); significant violations on {len(mine)} test "
+            f"splits: {violations} (goal 0)."
+        )
+    return lines
+
+
+def markdown(means, lines, args, seconds):
+    header = (
+        f"Command: `.venv/bin/python benchmarks/paper_table.py --splits {args.splits} "
+        f"--models {' '.join(args.models)} --metrics {' '.join(args.metrics)}"
+        f"{' --best' if args.best else ''}`; run on "
+        f"{datetime.date.today().isoformat()}, {platform.machine()} with "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"scikit-learn {sklearn.__version__}, fairuse_estimators {__version__}; "
+        f"{seconds / 60:.0f} min. Means over {args.splits} stratified 80/20 test "
+        "splits; risk and gains in points; counts are groups per split."
+    )
+    shown = means.rename(
+        columns={
+            "best_group_gain": "best gain",
+            "worst_group_gain": "worst gain",
+            "rationality_gains": "R gains",
+            "rationality_violations": "R viol.",
+            "envy_gains": "EF gains",
+            "envy_violations": "EF viol.",
+            "harmed_groups": "harmed",
+        }
+    )
+    body = _markdown_table(shown)
+    return "\n".join([header, "", *lines, "", body])
+
+
+def _markdown_table(frame):
+    def cell(value):
+        if isinstance(value, float):
+            return "" if np.isnan(value) else f"{value:.2f}"
+        return str(value)
+
+    lines = [
+        "| " + " | ".join(frame.columns) + " |",
+        "|" + " --- |" * len(frame.columns),
+    ]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def write_section(text):
+    path = ROOT / "docs" / "benchmarks.md"
+    start, end = "<!-- table1:start -->", "<!-- table1:end -->"
+    page = path.read_text() if path.exists() else "# Benchmarks\n"
+    section = f"{start}\n{text}\n{end}"
+    if start in page and end in page:
+        before, rest = page.split(start, 1)
+        page = before + section + rest.split(end, 1)[1]
+    else:
+        page = page.rstrip("\n") + "\n\n## The paper's Table 1\n\n" + section + "\n"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(page)
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--splits", type=int, default=20)
+    parser.add_argument("--datasets", nargs="*", default=list_datasets())
+    parser.add_argument("--models", nargs="*", default=["logistic", "forest", "mlp"])
+    parser.add_argument("--metrics", nargs="*", default=["error", "auc", "ece"])
+    parser.add_argument("--best", action="store_true", help="also routing='best'")
+    parser.add_argument("--n-jobs", type=int, default=None)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    start = time.perf_counter()
+    raw = run(args)
+    seconds = time.perf_counter() - start
+    means = table(raw)
+    lines = goals(means, raw)
+    with pd.option_context("display.width", 160, "display.max_rows", 500):
+        print(means.round(2).to_string(index=False))
+    print("\n".join(lines))
+    if not args.no_write:
+        results = ROOT / "benchmarks" / "results"
+        results.mkdir(exist_ok=True)
+        suffix = "_".join(args.models)
+        raw.to_csv(results / f"paper_table_{suffix}.csv", index=False)
+        print(f"wrote {write_section(markdown(means, lines, args, seconds))}")
+
+
+if __name__ == "__main__":
+    main()
