@@ -288,6 +288,18 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     of each group: a fair-use guarantee is a statement about people, not
     about weights.
 
+    Cost: with ``m`` groups and ``K`` folds the classifier performs
+    ``(K + 1) * (3 + m)`` base fits (fewer when groups are below
+    ``min_group_size`` and get no decoupled model) and scores each of the
+    ``1 + 3m`` candidates on the held-out rows; time grows linearly with the
+    number of rows and roughly linearly with ``m`` (see
+    ``benchmarks/speed.py``). Above 50 groups (a pool of more than 151
+    candidates) fitting warns with a
+    :class:`~fairuse_estimators.ManyGroupsWarning`, and more than 500 groups
+    are refused. The fits run in parallel with ``n_jobs``, on any joblib
+    backend, including a Dask cluster through
+    ``joblib.parallel_backend("dask")``.
+
     A fitted classifier records the package version when it is pickled or
     saved with skops; loading it under another version raises a
     :class:`~fairuse_estimators.FairUseVersionWarning`. A skops file needs

@@ -127,8 +127,10 @@ def check_group_count(encoding, names, n_rows, stacklevel=1):
             "columns."
         )
     warnings.warn(
-        f"{message} Above {MANY_GROUPS} groups, fitting time grows with the "
-        "square of the number of groups and small groups' risks rest on few rows.",
+        f"{message} Above {MANY_GROUPS} groups the pool holds more than "
+        f"{1 + 3 * MANY_GROUPS} candidates (here up to {1 + 3 * n_groups}), "
+        "fitting and auditing take time in proportion, and small groups' risks "
+        "rest on few rows.",
         ManyGroupsWarning,
         stacklevel=stacklevel + 1,
     )
