@@ -9,7 +9,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 demo: $(BIN)/python
-	$(BIN)/python -m pip install --quiet .
+	$(BIN)/python -m pip install --quiet ".[plot]"
 	$(BIN)/fairuse demo
 
 # The HTML report's screenshot test needs a headless Chromium; install it where

@@ -68,6 +68,11 @@ class FairUseReport:
     :func:`~fairuse_estimators.audit_fair_use`; their state is plain lists,
     dicts and arrays so that joblib and skops carry it.
 
+    ``str(report)`` is :meth:`summary`, a fixed-width table like the paper's
+    Figure 1; :meth:`to_html` writes a self-contained page with the tables and
+    the plots of :class:`~fairuse_estimators.FairUseDisplay`, which notebooks
+    show directly.
+
     Parameters
     ----------
     metric : str
