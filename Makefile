@@ -2,21 +2,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 demo: $(BIN)/python
-	$(BIN)/python -m pip install --quiet .
+	$(BIN)/python -m pip install --quiet ".[plot]"
 	$(BIN)/fairuse demo
 
-test: $(BIN)/python
+# The HTML report's screenshot test needs a headless Chromium; install it where
+# we can (root with apt-get), and let the test skip with its reason elsewhere.
+chromium:
+	-@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && (apt-get install -y -qq chromium || (apt-get update -qq && apt-get install -y -qq chromium)); } || echo "chromium is not installed: the HTML screenshot test will be skipped"
+
+test: $(BIN)/python chromium
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache fairuse-demo.html

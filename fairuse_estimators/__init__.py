@@ -5,9 +5,11 @@ from ._classifier import FairUseClassifier
 from ._report import FairUseReport
 from ._version import __version__
 from .exceptions import FairUseVersionWarning, ManyGroupsWarning, UnseenGroupWarning
+from .plotting import FairUseDisplay
 
 __all__ = [
     "FairUseClassifier",
+    "FairUseDisplay",
     "FairUseReport",
     "FairUseVersionWarning",
     "ManyGroupsWarning",

@@ -68,6 +68,7 @@ def fair_use_statistics(
     n_bootstrap,
     random_state,
     has_generic=True,
+    verbose=0,
 ):
     """Test rationality and envy-freeness of several personalized models.
 
@@ -135,6 +136,7 @@ def fair_use_statistics(
             alpha=alpha,
             n_bootstrap=n_bootstrap,
             rng=resolve_rng(random_state),
+            verbose=verbose,
         )
         untested = np.asarray(untested, dtype=object)
         inverse = inverse.ravel()
@@ -217,6 +219,7 @@ def audit_fair_use(
     correction="holm",
     n_bootstrap=1000,
     random_state=None,
+    verbose=0,
 ):
     """Audit a fitted model's use of group attributes on labelled data.
 
@@ -266,6 +269,9 @@ def audit_fair_use(
         Bootstrap replicates, when the test is the bootstrap.
     random_state : int, RandomState instance or None, default=None
         Seeds the bootstrap resampling.
+    verbose : int, default=0
+        When positive, print the progress of the tests to stderr, one
+        ``"<test>: group k/m"`` line per group.
 
     Returns
     -------
@@ -382,6 +388,7 @@ def audit_fair_use(
         n_bootstrap=n_bootstrap,
         random_state=random_state,
         has_generic=generic is not None,
+        verbose=verbose,
     )
     risks = group_risks(metric, y_codes, evidence, group_ids[rows], encoding.n_groups)
     if generic is None:

@@ -237,7 +237,9 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         estimator's own ``random_state`` is left as given.
 
     verbose : int, default=0
-        Print progress to stderr when positive.
+        Print progress to stderr when positive: the number of fits done out
+        of the total, and the groups whose paired tests (in ``fit`` and
+        :meth:`audit`) are running.
 
     Attributes
     ----------
@@ -813,9 +815,20 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _run(self, tasks, what):
         if self.verbose:
             print(f"[FairUseClassifier] {what}: {len(tasks)} fits", file=sys.stderr)
-        results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
-            call for _, _, call in tasks
-        )
+        results = []
+        # A generator lets us report each fit as it finishes, in order.
+        for done, result in enumerate(
+            Parallel(n_jobs=self.n_jobs, return_as="generator")(
+                call for _, _, call in tasks
+            ),
+            start=1,
+        ):
+            results.append(result)
+            if self.verbose:
+                print(
+                    f"[FairUseClassifier] fits done: {done}/{len(tasks)}",
+                    file=sys.stderr,
+                )
         return [(variant, g, result) for (variant, g, _), result in zip(tasks, results)]
 
     def _cross_fit(self, data, splits, keep):
@@ -936,6 +949,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 alpha=self.alpha,
                 n_bootstrap=self.n_bootstrap,
                 rng=resolve_rng(self.random_state),
+                verbose=self.verbose,
             )
             p_gain = results[:, 3]
             for g in range(n_groups):
@@ -1012,7 +1026,13 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Test every audited model on the predictions and build the report."""
         names, assignments = self._models()
         statistics = fair_use_statistics(
-            metric, y, predictions, group_ids, assignments, **options
+            metric,
+            y,
+            predictions,
+            group_ids,
+            assignments,
+            verbose=self.verbose,
+            **options,
         )
         return FairUseReport(
             metric=metric,
@@ -1068,6 +1088,8 @@ default=None
         -------
         report : FairUseReport
             Its models are ``"routed"`` followed by the fitted variants.
+            With ``verbose > 0`` the progress of the tests is printed to
+            stderr.
         """
         check_is_fitted(self)
         metric = self.metric if metric is None else metric

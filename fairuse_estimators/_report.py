@@ -1,5 +1,6 @@
 """FairUseReport: risks, routes and fair-use verdicts of personalized models."""
 
+import html
 import json
 import math
 
@@ -66,6 +67,11 @@ class FairUseReport:
     Reports are built by :class:`~fairuse_estimators.FairUseClassifier` and
     :func:`~fairuse_estimators.audit_fair_use`; their state is plain lists,
     dicts and arrays so that joblib and skops carry it.
+
+    ``str(report)`` is :meth:`summary`, a fixed-width table like the paper's
+    Figure 1; :meth:`to_html` writes a self-contained page with the tables and
+    the plots of :class:`~fairuse_estimators.FairUseDisplay`, which notebooks
+    show directly.
 
     Parameters
     ----------
@@ -532,30 +538,426 @@ class FairUseReport:
                 file.write(text + "\n")
         return text
 
+    # --------------------------------------------------------------- text
+
+    def _interval_level(self):
+        return f"{100 * (1 - self.alpha):g}%"
+
+    def _group_table(self, model=None):
+        """Header and string cells of the per-group table (the paper's Figure 1)."""
+        k = self._model(model)
+        frame = self.to_frame(self.models[k])
+        header = [
+            "group",
+            "n",
+            "generic",
+            "personalized",
+            f"gain [{self._interval_level()} CI]",
+            "route",
+            "rationality",
+            "envy-freeness",
+        ]
+        rows = [
+            [
+                group_label(self.group_values[g]),
+                str(self.n[g]),
+                _number(row.risk_generic),
+                _number(row.risk_personalized),
+                _with_interval(row.gain, row.gain_low, row.gain_high),
+                self.candidate_label(self.assignments[k, g], g),
+                row.rationality,
+                row.envy_freeness,
+            ]
+            for g, row in enumerate(frame.itertuples(index=False))
+        ]
+        return header, rows
+
+    def _model_table(self):
+        """Header and string cells of the per-model table (the paper's Table 1)."""
+        table = self.summary_table()
+        header = [
+            "model",
+            "risk",
+            "generic",
+            "gain",
+            "best group gain",
+            "worst group gain",
+            "harmed",
+            "rationality g/v",
+            "envy g/v",
+        ]
+        rows = [
+            [
+                model,
+                _number(row.risk),
+                _number(row.risk_generic),
+                _number(row.gain, signed=True),
+                _number(row.best_group_gain, signed=True),
+                _number(row.worst_group_gain, signed=True),
+                str(row.harmed_groups),
+                f"{row.rationality_gains}/{row.rationality_violations}",
+                f"{row.envy_gains}/{row.envy_violations}",
+            ]
+            for model, row in zip(table.index, table.itertuples(index=False))
+        ]
+        return header, rows
+
+    def violations(self):
+        """One sentence per significant fair-use violation, model by model.
+
+        Returns
+        -------
+        lines : list of str
+            Rationality violations (a group significantly worse off than under
+            the generic model) and envy-freeness violations (a group
+            significantly better served by the predictions made for another
+            group), with the estimate, its interval and the adjusted p-value.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fairuse_estimators import FairUseReport
+        >>> report = FairUseReport(
+        ...     metric="error", group_columns=["sex"], groups=[("f",), ("m",)],
+        ...     n=[50, 50], risks=[[0.1, 0.3, 0.1], [0.2, 0.2, 0.2]],
+        ...     variants=["generic", "personalized"],
+        ...     candidate_variants=["generic", "personalized", "personalized"],
+        ...     candidate_groups=[-1, 0, 1], models=["personalized"],
+        ...     assignments=[[1, 2]], notes=["", ""],
+        ...     statistics={
+        ...         "rationality": [[[-0.2, -0.3, -0.1, 1.0, 0.01, 1.0, 0.02],
+        ...                          [np.nan] * 7]],
+        ...         "envy": np.full((1, 2, 2, 7), np.nan),
+        ...         "rationality_untested": [["", "same predictions"]],
+        ...         "envy_untested": [[["", ""], ["", ""]]],
+        ...         "overall_risk": [0.25], "overall_generic": [0.15]})
+        >>> report.violations()
+        ['personalized: rationality violation for group (f): gain -0.200 [-0.300, \
+-0.100] over the generic model, adjusted p = 0.02']
+        """
+        lines = []
+        for model in self.models:
+            frame = self.to_frame(model)
+            for g, row in enumerate(frame.itertuples(index=False)):
+                if row.rationality == "violation":
+                    lines.append(
+                        f"{model}: rationality violation for group "
+                        f"({group_label(self.group_values[g])}): gain "
+                        f"{_with_interval(row.gain, row.gain_low, row.gain_high)} "
+                        f"over the generic model, adjusted p = "
+                        f"{row.p_rationality:.2g}"
+                    )
+            pairs = self.envy_frame(model)
+            for row in pairs[pairs["verdict"] == "violation"].itertuples(index=False):
+                lines.append(
+                    f"{model}: envy-freeness violation for group ({row.group}): "
+                    f"the predictions for ({row.reported_group}) change its risk "
+                    f"by {_with_interval(row.gap, row.gap_low, row.gap_high)}, "
+                    f"adjusted p = {row.p_value:.2g}"
+                )
+        return lines
+
+    def _minimization_line(self):
+        if self.routes is None:
+            return ""
+        generic = self.generic_groups()
+        if not generic:
+            return (
+                "No group is routed to the generic model: every group's route "
+                "uses its attributes."
+            )
+        labels = "; ".join(f"({group_label(g)})" for g in generic)
+        return (
+            "Groups routed to the generic model, which need not report their "
+            f"attributes: {labels}"
+        )
+
+    def _settings_items(self):
+        """(name, value) pairs of the settings, as shown in text and HTML."""
+        settings = self.to_dict()
+        seed = settings["random_state"]
+        return [
+            ("metric", self.metric),
+            ("test", settings["test"]),
+            ("alpha", settings["alpha"]),
+            ("correction", settings["correction"]),
+            ("bootstrap replicates (B)", settings["n_bootstrap"]),
+            ("seed", "none" if seed is None else seed),
+            ("evidence", self.evidence),
+            ("withheld rows", self.n_withheld),
+            ("version", settings["version"]),
+        ]
+
+    def summary(self, model=None):
+        """The report as fixed-width text, as printed by ``str(report)``.
+
+        A per-group table like the paper's Figure 1 for one model (group,
+        ``n``, generic and personalized risk, gain with its interval, route,
+        and both verdicts), the per-model table of the paper's Table 1, one
+        line per significant violation, and the groups that need not report
+        their attributes.
+
+        Parameters
+        ----------
+        model : str, default=None
+            Model of the per-group table; ``None`` means the first of
+            :attr:`models`.
+
+        Returns
+        -------
+        text : str
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.model_selection import train_test_split
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> X_train, X_test, y_train, y_test = train_test_split(
+        ...     X, y, test_size=0.3, random_state=0, stratify=y)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
+        ...                         random_state=0).fit(X_train, y_train)
+        >>> lines = clf.audit(X_test, y_test).summary().splitlines()
+        >>> print("\\n".join(lines[3:8]))
+        group         n  generic  personalized  gain [90% CI]    route ...
+        female, 60+  11    0.091         0.091         +0.000  generic ...
+        female, <60  17    0.059         0.059         +0.000  generic ...
+        male, 60+    11    0.182         0.182         +0.000  generic ...
+        male, <60    52    0.212         0.212         +0.000  generic ...
+        >>> print(lines[-1])
+        Groups routed to the generic model, which need not report ...
+        """
+        k = self._model(model)
+        settings = dict(self._settings_items())
+        lines = [
+            f"Fair-use audit: risk {self.metric} (lower is better), "
+            f"{settings['test']} test at alpha={settings['alpha']} with "
+            f"{settings['correction']} correction; {self.evidence}; "
+            f"{self.n_withheld} withheld rows",
+            "",
+        ]
+        if not len(self.n):
+            return "\n".join([*lines, "No groups to audit."])
+        lines += [
+            f"Groups under the {self.models[k]!r} model:",
+            *_fixed_width(*self._group_table(self.models[k])),
+            "",
+            "Models (risks over all audited rows; harmed: groups with a negative "
+            "gain; g/v: groups with a significant gain / violation):",
+            *_fixed_width(*self._model_table()),
+            "",
+        ]
+        violations = self.violations()
+        if violations:
+            lines += ["Significant violations:", *(f"  {v}" for v in violations)]
+        else:
+            lines.append(f"No significant violation at alpha={settings['alpha']}.")
+        minimization = self._minimization_line()
+        if minimization:
+            lines.append(minimization)
+        return "\n".join(lines)
+
+    # --------------------------------------------------------------- HTML
+
+    def _html_body(self, plots=True):
+        """The report as an HTML fragment: tables, violations, plots, settings."""
+        settings = dict(self._settings_items())
+        parts = [
+            '<div class="fairuse-report">',
+            f"<style>{_CSS}</style>",
+            f"<h2>Fair-use audit: {_esc(self.metric)} (lower is better)</h2>",
+            f"<p>{_esc(self.evidence)}; {settings['test']} test at alpha="
+            f"{settings['alpha']} with {_esc(settings['correction'])} correction; "
+            f"{self.n_withheld} withheld rows.</p>",
+        ]
+        if len(self.n):
+            first = self.models[0]
+            parts += [
+                f"<h3>Groups under the {_esc(repr(first))} model</h3>",
+                _html_table(*self._group_table(first), verdict_columns=(6, 7)),
+                "<h3>Models</h3>",
+                "<p>Risks over all audited rows; harmed: groups with a negative "
+                "gain; g/v: groups with a significant gain / violation.</p>",
+                _html_table(*self._model_table()),
+                "<h3>Violations</h3>",
+                _html_list(self.violations())
+                or f"<p>No significant violation at alpha={settings['alpha']}.</p>",
+            ]
+            minimization = self._minimization_line()
+            if minimization:
+                parts.append(f"<p>{_esc(minimization)}</p>")
+            if plots:
+                parts += ["<h3>Plots</h3>", self._plots_html()]
+            for model in self.models[1:]:
+                parts += [
+                    f"<details><summary>Groups under the {_esc(repr(model))} "
+                    "model</summary>",
+                    _html_table(*self._group_table(model), verdict_columns=(6, 7)),
+                    "</details>",
+                ]
+        else:
+            parts.append("<p>No groups to audit.</p>")
+        parts += [
+            "<h3>Settings</h3>",
+            _html_table(
+                ["setting", "value"], [[k, str(v)] for k, v in settings.items()]
+            ),
+            "</div>",
+        ]
+        return "\n".join(parts)
+
+    def _plots_html(self):
+        """The gains and envy plots as inline SVG, or why they are missing."""
+        try:
+            from .plotting import FairUseDisplay, check_matplotlib
+
+            check_matplotlib()
+        except ImportError as exc:
+            return f'<p class="fairuse-missing">{_esc(str(exc))}</p>'
+        import io
+
+        from matplotlib.figure import Figure
+
+        display = FairUseDisplay._from_report(self)
+        width = 0.9 * len(self.n) + 3
+        svgs = []
+        for kind, size in (("gains", (width + 1, 4.5)), ("envy", (width + 2, 4.5))):
+            # A bare Figure needs no GUI backend and leaves pyplot's state alone.
+            figure = Figure(figsize=size, layout="constrained")
+            display.plot(ax=figure.subplots(), kind=kind)
+            buffer = io.StringIO()
+            figure.savefig(buffer, format="svg")
+            text = buffer.getvalue()
+            svgs.append(f'<div class="fairuse-plot">{text[text.index("<svg") :]}</div>')
+        return "\n".join(svgs)
+
+    def _repr_html_(self):
+        return self._html_body()
+
+    def to_html(self, path=None, *, plots=True):
+        """The report as a self-contained HTML page; written to ``path`` if given.
+
+        The page holds the per-group and per-model tables, the significant
+        violations, the groups that need not report their attributes, the
+        settings (metric, test, alpha, correction, bootstrap replicates, seed,
+        version), and the plots of :class:`~fairuse_estimators.FairUseDisplay`
+        as inline SVG. It loads nothing from the network. Without matplotlib
+        the page says that the plots need the ``plot`` extra.
+
+        Parameters
+        ----------
+        path : str or path-like, default=None
+            File to write (UTF-8).
+        plots : bool, default=True
+            Whether to draw the plots.
+
+        Returns
+        -------
+        page : str
+            The HTML document.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fairuse_estimators import FairUseReport
+        >>> report = FairUseReport(
+        ...     metric="error", group_columns=["sex"], groups=[("<f>",), ("m",)],
+        ...     n=[50, 50], risks=[[0.1, 0.3, 0.1], [0.2, 0.2, 0.2]],
+        ...     variants=["generic", "personalized"],
+        ...     candidate_variants=["generic", "personalized", "personalized"],
+        ...     candidate_groups=[-1, 0, 1], models=["personalized"],
+        ...     assignments=[[1, 2]], notes=["", ""])
+        >>> page = report.to_html(plots=False)
+        >>> page.startswith("<!DOCTYPE html>"), "&lt;f&gt;" in page, "<f>" in page
+        (True, True, False)
+        """
+        page = (
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f"<title>Fair-use audit: {_esc(self.metric)}</title>\n</head>\n<body>\n"
+            f"{self._html_body(plots=plots)}\n</body>\n</html>\n"
+        )
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(page)
+        return page
+
+    def __str__(self):
+        return self.summary()
+
     def __repr__(self):
-        header = (
+        return (
             f"FairUseReport(metric={self.metric!r}, groups={len(self.n)}, "
             f"candidates={len(self.candidate_variants)}, models={self.models!r}, "
             f"evidence={self.evidence!r}, withheld rows={self.n_withheld})"
         )
-        if not len(self.n):
-            return header
-        frame = self.to_frame()
-        columns = [
-            c
-            for c in (
-                "n",
-                "route",
-                "risk_generic",
-                "risk_personalized",
-                "gain",
-                "rationality",
-                "envy_freeness",
-            )
-            if c in frame
-        ]
-        with pd.option_context("display.width", 120, "display.precision", 4):
-            return f"{header}\n{frame[columns].to_string()}"
+
+
+_CSS = (
+    ".fairuse-report{font-family:sans-serif;color:#222}"
+    ".fairuse-report table{border-collapse:collapse;margin:0.5em 0}"
+    ".fairuse-report th,.fairuse-report td{border:1px solid #bbb;padding:2px 8px;"
+    "text-align:right}"
+    ".fairuse-report th:first-child,.fairuse-report td:first-child{text-align:left}"
+    ".fairuse-report td.gain{background:#e5f5e0}"
+    ".fairuse-report td.violation{background:#fee0d2}"
+    ".fairuse-report .fairuse-plot svg{max-width:100%;height:auto}"
+)
+
+
+def _esc(text):
+    return html.escape(str(text), quote=True)
+
+
+def _html_table(header, rows, verdict_columns=()):
+    """An HTML table of string cells; verdict cells get their verdict's class."""
+    head = "".join(f"<th>{_esc(cell)}</th>" for cell in header)
+    lines = [f"<table><thead><tr>{head}</tr></thead><tbody>"]
+    for row in rows:
+        cells = "".join(
+            (f'<td class="{_esc(cell)}">' if j in verdict_columns else "<td>")
+            + f"{_esc(cell)}</td>"
+            for j, cell in enumerate(row)
+        )
+        lines.append(f"<tr>{cells}</tr>")
+    lines.append("</tbody></table>")
+    return "\n".join(lines)
+
+
+def _html_list(items):
+    if not items:
+        return ""
+    return "<ul>" + "".join(f"<li>{_esc(item)}</li>" for item in items) + "</ul>"
+
+
+def _number(value, signed=False):
+    """A risk or gain with three decimals; ``-`` where it is undefined."""
+    if value is None or not np.isfinite(value):
+        return "-"
+    return f"{value:+.3f}" if signed else f"{value:.3f}"
+
+
+def _with_interval(value, low, high):
+    text = _number(value, signed=True)
+    if np.isfinite(low) and np.isfinite(high):
+        text += f" [{low:+.3f}, {high:+.3f}]"
+    return text
+
+
+def _fixed_width(header, rows):
+    """Lines of a table: the first column left-aligned, the others right."""
+    cells = [header, *rows]
+    widths = [max(len(row[j]) for row in cells) for j in range(len(header))]
+
+    def line(row):
+        parts = [row[0].ljust(widths[0])]
+        parts += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
+        return "  ".join(parts).rstrip()
+
+    return [line(row) for row in cells]
 
 
 def _jsonable(value):

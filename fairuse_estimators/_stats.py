@@ -36,6 +36,8 @@ or DeLong's test, whose approximations need more rows; DeLong's test also
 needs two rows of each class. The exact McNemar test is valid at any size.
 """
 
+import sys
+
 import numpy as np
 from scipy import sparse
 from scipy.special import ndtr, ndtri
@@ -112,7 +114,17 @@ def resolve_rng(random_state):
 
 
 def paired_tests(
-    test, metric, y, evidence, group_ids, comparisons, *, alpha, n_bootstrap, rng
+    test,
+    metric,
+    y,
+    evidence,
+    group_ids,
+    comparisons,
+    *,
+    alpha,
+    n_bootstrap,
+    rng,
+    verbose=0,
 ):
     """Gain, interval and one-sided p-values of every comparison.
 
@@ -130,6 +142,9 @@ def paired_tests(
         The intervals have two-sided level ``1 - alpha``.
     n_bootstrap : int
     rng : numpy.random.Generator
+    verbose : int, default=0
+        When positive, print ``"<test>: group k/m"`` to stderr as the
+        tests of each group start.
 
     Returns
     -------
@@ -140,7 +155,10 @@ def paired_tests(
     """
     result = np.full((len(comparisons), len(FIELDS)), np.nan)
     untested = [""] * len(comparisons)
-    for g in np.unique(comparisons[:, 0]):
+    tested_groups = np.unique(comparisons[:, 0])
+    for step, g in enumerate(tested_groups, start=1):
+        if verbose:
+            print(f"{test}: group {step}/{len(tested_groups)}", file=sys.stderr)
         which = np.flatnonzero(comparisons[:, 0] == g)
         rows = np.flatnonzero(group_ids == g)
         candidates, pairs = np.unique(comparisons[which, 1:], return_inverse=True)

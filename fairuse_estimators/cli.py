@@ -1,46 +1,375 @@
-"""The ``fairuse`` command."""
+"""The ``fairuse`` command: fit, audit and apply fair-use classifiers on CSV files.
+
+Subcommands:
+
+- ``fairuse demo``: fit on a bundled dataset, audit on held-out rows, write an
+  HTML report;
+- ``fairuse audit DATA.csv``: the same on your own data;
+- ``fairuse fit DATA.csv --out model.skops``: fit on all rows and save;
+- ``fairuse predict model.skops DATA.csv``: predict with a saved model.
+
+Mistakes in the input end with a one-line ``fairuse: error: ...`` message and
+exit code 2.
+"""
 
 import argparse
 import sys
+from pathlib import Path
 
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
 
-from . import FairUseClassifier
-from .datasets import load_heart
+from ._classifier import FairUseClassifier
+from ._estimators import ESTIMATORS, make_estimator
+from ._metrics import METRICS
+from ._stats import TESTS
+from .datasets import list_datasets, load_csv, load_dataset
+
+#: A saved model may ask to trust types from these packages only.
+TRUSTED_PREFIXES = ("fairuse_estimators.", "sklearn.", "numpy.")
 
 
-def demo(args):
-    """Fit FairUseClassifier on the bundled heart data and print each group's route."""
-    data = load_heart()
-    base = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    clf = FairUseClassifier(
-        base,
-        group_columns=data.group_columns,
+class CommandError(Exception):
+    """A mistake in the command's input, reported in one line."""
+
+
+# ------------------------------------------------------------------- data
+
+
+def read_data(path, target, groups):
+    """Features with group columns, and a binary target, from a CSV file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        CSV file with a header line.
+    target : str
+        Name of the target column; it must hold exactly two classes.
+    groups : str
+        Comma-separated names of the group columns; each must hold at least
+        two values.
+
+    Returns
+    -------
+    X : pandas.DataFrame
+        Features, group columns included.
+    y : pandas.Series
+        Target.
+    group_columns : list of str
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from fairuse_estimators.cli import read_data
+    >>> from fairuse_estimators.datasets import load_heart
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "heart.csv"
+    >>> load_heart().frame.to_csv(path, index=False)
+    >>> X, y, groups = read_data(path, "y", "sex,age_group")
+    >>> X.shape, groups
+    ((303, 20), ['sex', 'age_group'])
+    >>> folder.cleanup()
+    """
+    data = load_csv(path, target=target, group_columns=groups)
+    classes = data.target_names.tolist()
+    if len(classes) != 2:
+        shown = ", ".join(map(repr, classes[:5]))
+        shown += ", ..." if len(classes) > 5 else ""
+        raise ValueError(
+            f"The target column {target!r} in {str(path)!r} holds {len(classes)} "
+            f"classes ({shown}); fairuse needs a binary target. Binarize it first "
+            "(for example value > threshold)."
+        )
+    for column in data.group_columns:
+        values = data.data[column].dropna().unique()
+        if len(values) < 2:
+            holds = f"a single value, {values[0]!r}" if len(values) else "no value"
+            raise ValueError(
+                f"The group column {column!r} in {str(path)!r} holds {holds}; a "
+                "group attribute needs at least two values to compare groups. "
+                "Drop it from --groups."
+            )
+    return data.data, data.target, data.group_columns
+
+
+def make_classifier(args, group_columns):
+    """The FairUseClassifier the options of a subcommand describe."""
+    return FairUseClassifier(
+        make_estimator(args.estimator, args.seed),
+        group_columns=group_columns,
+        metric=args.metric,
+        test=args.test,
+        alpha=args.alpha,
         random_state=args.seed,
+        verbose=args.verbose,
     )
-    clf.fit(data.data, data.target)
-    report = clf.audit_report_
-    print(f"FairUseClassifier(LogisticRegression), heart data, n={len(data.target)}")
-    print(f"risk: {report.metric}, evidence: {report.evidence}\n")
-    with pd.option_context("display.width", 160, "display.max_columns", 20):
-        print(report.to_frame().drop(columns="note").round(3).to_string())
+
+
+def _fit_and_audit(args, X, y, group_columns, source):
+    """Fit on a training split, audit on the held-out split, print and write."""
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=args.test_size, stratify=y, random_state=args.seed
+    )
+    clf = make_classifier(args, group_columns).fit(X_train, y_train)
+    report = clf.audit(X_test, y_test)
+    print(
+        f"FairUseClassifier({args.estimator}) on {source}: fitted on "
+        f"{len(y_train)} rows, audited on {len(y_test)} held-out rows\n"
+    )
+    print(report.summary())
+    _write_reports(report, args.html, args.json)
     return 0
 
 
-def main(argv=None):
-    """Entry point of the ``fairuse`` command."""
-    parser = argparse.ArgumentParser(prog="fairuse", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo_parser = commands.add_parser(
-        "demo", help="Fit FairUseClassifier on bundled data and print the routes."
+def _write_reports(report, html, json):
+    for path, write in ((html, report.to_html), (json, report.to_json)):
+        if path:
+            write(path)
+            print(f"\nWrote {Path(path).resolve()}")
+
+
+# --------------------------------------------------------------- commands
+
+
+def demo(args):
+    """Fit and audit FairUseClassifier on a bundled dataset."""
+    data = load_dataset(args.dataset)
+    return _fit_and_audit(
+        args, data.data, data.target, data.group_columns, f"the {args.dataset} data"
     )
-    demo_parser.add_argument("--seed", type=int, default=0, help="random seed")
-    demo_parser.set_defaults(func=demo)
-    args = parser.parse_args(argv)
-    return args.func(args)
+
+
+def audit(args):
+    """Fit and audit FairUseClassifier on the user's CSV file."""
+    X, y, group_columns = read_data(args.data, args.target, args.groups)
+    return _fit_and_audit(args, X, y, group_columns, str(args.data))
+
+
+def fit(args):
+    """Fit FairUseClassifier on every row of a CSV file and save it with skops."""
+    import skops.io
+
+    X, y, group_columns = read_data(args.data, args.target, args.groups)
+    clf = make_classifier(args, group_columns).fit(X, y)
+    print(clf.audit_report_.summary())
+    _write_reports(clf.audit_report_, args.html, args.json)
+    skops.io.dump(clf, args.out)
+    print(f"\nSaved the fitted model to {Path(args.out).resolve()}")
+    return 0
+
+
+def load_model(path):
+    """Load a skops file, trusting only scikit-learn, numpy and this package.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File written by ``fairuse fit --out``.
+
+    Returns
+    -------
+    model : estimator
+
+    Raises
+    ------
+    CommandError
+        If the file is missing or not a skops file, or asks to trust a type
+        from another package.
+    """
+    import skops.io
+
+    path = Path(path)
+    if not path.is_file():
+        raise CommandError(
+            f"No model file found at {str(path)!r}; pass the file written by "
+            "`fairuse fit --out`."
+        )
+    try:
+        untrusted = skops.io.get_untrusted_types(file=path)
+    except Exception as exc:  # skops raises zip, JSON and key errors alike
+        raise CommandError(
+            f"{str(path)!r} is not a model file written by `fairuse fit` "
+            f"(skops could not read it: {type(exc).__name__})."
+        ) from exc
+    foreign = [name for name in untrusted if not name.startswith(TRUSTED_PREFIXES)]
+    if foreign:
+        raise CommandError(
+            f"Refusing to load {str(path)!r}: it asks to trust types from outside "
+            f"scikit-learn, numpy and fairuse_estimators: {foreign!r}. Load it "
+            "with skops.io.load only if you know where it comes from."
+        )
+    return skops.io.load(path, trusted=untrusted)
+
+
+def predict(args):
+    """Predict the rows of a CSV file with a model saved by ``fairuse fit``."""
+    model = load_model(args.model)
+    if not args.data.is_file():
+        raise FileNotFoundError(
+            f"No CSV file found at {str(args.data)!r}; pass the path of an "
+            "existing file."
+        )
+    frame = pd.read_csv(args.data)
+    columns = list(getattr(model, "feature_names_in_", []))
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"The columns {missing!r} the model was fitted on are not in "
+            f"{str(args.data)!r}; its columns are {list(frame.columns)!r}."
+        )
+    X = frame[columns]
+    predictions = pd.DataFrame({"prediction": model.predict(X)}, index=frame.index)
+    if hasattr(model, "predict_proba"):
+        proba = model.predict_proba(X)
+        for j, label in enumerate(model.classes_):
+            predictions[f"proba_{label}"] = proba[:, j]
+    if args.out == "-":
+        predictions.to_csv(sys.stdout, index=False)
+    else:
+        predictions.to_csv(args.out, index=False)
+        print(f"Wrote {len(predictions)} predictions to {Path(args.out).resolve()}")
+    return 0
+
+
+# ----------------------------------------------------------------- parser
+
+
+def _model_options(parser, *, split):
+    parser.add_argument(
+        "--estimator",
+        choices=ESTIMATORS,
+        default="logistic",
+        help="base classifier (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--metric",
+        choices=METRICS,
+        default="error",
+        help="risk to compare, lower is better (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--test",
+        choices=TESTS,
+        default="auto",
+        help="paired test: auto is McNemar for error, DeLong for auc, the "
+        "bootstrap otherwise (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=0.1,
+        help="significance level (default: %(default)s)",
+    )
+    if split:
+        parser.add_argument(
+            "--test-size",
+            type=float,
+            default=0.3,
+            help="share of rows held out for the audit (default: %(default)s)",
+        )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--html", metavar="PATH", help="write the report as HTML")
+    parser.add_argument("--json", metavar="PATH", help="write the report as JSON")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="show progress on stderr"
+    )
+
+
+def _data_options(parser):
+    parser.add_argument("data", type=Path, metavar="DATA.csv", help="CSV file")
+    parser.add_argument("--target", required=True, help="binary target column")
+    parser.add_argument(
+        "--groups",
+        required=True,
+        metavar="COL[,COL...]",
+        help="comma-separated group attribute columns",
+    )
+
+
+def build_parser():
+    """The argument parser of the ``fairuse`` command."""
+    parser = argparse.ArgumentParser(
+        prog="fairuse",
+        description="Use group attributes in a classifier only where they help "
+        "every group, and audit that they do.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    sub = commands.add_parser(
+        "demo",
+        help="fit and audit on a bundled dataset, write fairuse-demo.html",
+        description="Fit FairUseClassifier on a bundled dataset, audit it on a "
+        "held-out split, print the summary and write an HTML report.",
+    )
+    sub.add_argument(
+        "--dataset",
+        choices=list_datasets(),
+        default="heart",
+        help="bundled dataset (default: %(default)s)",
+    )
+    _model_options(sub, split=True)
+    sub.set_defaults(func=demo, html="fairuse-demo.html")
+    sub = commands.add_parser(
+        "audit",
+        help="fit and audit on your CSV file",
+        description="Fit the generic and personalized variants and the routed "
+        "model on a training split of DATA.csv, audit them on the held-out "
+        "split and print the summary.",
+    )
+    _data_options(sub)
+    _model_options(sub, split=True)
+    sub.set_defaults(func=audit)
+    sub = commands.add_parser(
+        "fit",
+        help="fit on every row of your CSV file and save the model with skops",
+        description="Fit FairUseClassifier on every row of DATA.csv, print the "
+        "cross-fitted evidence for its routes and save it with skops.",
+    )
+    _data_options(sub)
+    _model_options(sub, split=False)
+    sub.add_argument("--out", required=True, metavar="MODEL.skops", help="model file")
+    sub.set_defaults(func=fit)
+    sub = commands.add_parser(
+        "predict",
+        help="predict the rows of a CSV file with a saved model",
+        description="Predict every row of DATA.csv with a model saved by "
+        "`fairuse fit`. The file may only ask to trust types of scikit-learn, "
+        "numpy and fairuse_estimators.",
+    )
+    sub.add_argument("model", metavar="MODEL.skops", help="file from `fairuse fit`")
+    sub.add_argument("data", type=Path, metavar="DATA.csv", help="CSV file")
+    sub.add_argument(
+        "--out",
+        default="-",
+        metavar="PATH",
+        help="predictions CSV: prediction and one proba_<class> column per class "
+        "(default: standard output)",
+    )
+    sub.set_defaults(func=predict)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``fairuse`` command.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments; ``None`` means ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 when the input is wrong (with a one-line message on
+        stderr).
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CommandError, ValueError, TypeError, OSError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"fairuse: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -3,52 +3,18 @@
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
-from conftest import HEART_GROUPS, figure2_data, random_grouped_data
+from conftest import (
+    HEART_GROUPS,
+    figure2_data,
+    random_grouped_data,
+)
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.compose import make_column_transformer
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder
 from sklearn.tree import DecisionTreeClassifier
 
 from fairuse_estimators import FairUseClassifier, __version__, audit_fair_use
-
-THRESHOLDS_TRAIN = {"gain": 0.5, "harm": -0.5, "null": 0.0}
-THRESHOLDS_TEST = {"gain": 0.5, "harm": 0.0, "null": 0.0}
-
-
-def _threshold_data(thresholds, seed, sizes=(600, 600, 1200)):
-    """Labels y = 1[x > t_g]: the group decides the threshold."""
-    rng = np.random.default_rng(seed)
-    frames = []
-    for (group, threshold), size in zip(thresholds.items(), sizes):
-        x = rng.uniform(-2, 2, size)
-        frames.append(pd.DataFrame({"x": x, "group": group, "y": (x > threshold) * 1}))
-    frame = pd.concat(frames, ignore_index=True)
-    return frame[["x", "group"]], frame["y"].to_numpy()
-
-
-@pytest.fixture(scope="module")
-def planted():
-    """A personalized tree trained where group 'harm' had a shifted threshold.
-
-    On test data, 'gain' is served better by its own threshold than by the
-    generic one, 'harm' is served worse and would be better off reporting
-    'null', and 'null' gets the generic model's predictions.
-    """
-    X_train, y_train = _threshold_data(THRESHOLDS_TRAIN, 0)
-    X_test, y_test = _threshold_data(THRESHOLDS_TEST, 1)
-    personalized = make_pipeline(
-        make_column_transformer((OneHotEncoder(), ["group"]), remainder="passthrough"),
-        DecisionTreeClassifier(random_state=0),
-    ).fit(X_train, y_train)
-    generic = DecisionTreeClassifier(max_depth=1, random_state=0).fit(
-        X_train[["x"]], y_train
-    )
-    return personalized, generic, X_test, y_test
 
 
 @pytest.mark.parametrize("test", ["mcnemar", "bootstrap"])

@@ -1,0 +1,161 @@
+"""FairUseDisplay: gains by verdict and the envy heatmap."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import threshold_data
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.tree import DecisionTreeClassifier
+
+from fairuse_estimators import FairUseClassifier, FairUseDisplay, audit_fair_use
+from fairuse_estimators.plotting import VERDICT_COLORS
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close the figures each test opens."""
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def planted_report(planted):
+    """The audit of the planted personalized tree, with one gain and one harm."""
+    personalized, generic, X, y = planted
+    return audit_fair_use(personalized, X, y, group_columns="group", generic=generic)
+
+
+@pytest.fixture(scope="module")
+def fitted_classifier():
+    """A routed classifier on thresholds that differ by group, and test rows."""
+    thresholds = {"gain": 0.8, "harm": 0.0, "null": 0.0}
+    X, y = threshold_data(thresholds, 0)
+    clf = FairUseClassifier(
+        DecisionTreeClassifier(max_depth=1, random_state=0),
+        group_columns="group",
+        random_state=0,
+    ).fit(X, y)
+    return clf, *threshold_data(thresholds, 1)
+
+
+def test_fairuse_display_bars_are_gains_colored_by_verdict(planted_report):
+    """Check that each group's bar is its gain, in its rationality verdict's color."""
+    display = FairUseDisplay.from_report(planted_report, kind="gains")
+    frame = planted_report.to_frame()
+    bars = display.bars_["personalized"]
+    assert len(bars) == 3
+    assert_allclose([bar.get_height() for bar in bars], frame["gain"])
+    colors = [to_hex(bar.get_facecolor()) for bar in bars]
+    assert colors == [VERDICT_COLORS[v] for v in frame["rationality"]]
+    assert set(frame["rationality"]) >= {"gain", "violation"}
+    assert display.heatmap_ is None and display.envy_ax_ is None
+
+
+def test_fairuse_display_errorbars_span_the_intervals(planted_report):
+    """Check that every error bar runs from the interval's low to its high end."""
+    display = FairUseDisplay.from_report(planted_report, kind="gains")
+    frame = planted_report.to_frame()
+    _, _, (segments,) = display.errorbars_["personalized"].lines
+    paths = segments.get_segments()
+    assert len(paths) == 3
+    assert_allclose([path[:, 1].min() for path in paths], frame["gain_low"])
+    assert_allclose([path[:, 1].max() for path in paths], frame["gain_high"])
+
+
+def test_fairuse_display_envy_heatmap_holds_the_envy_gaps(planted_report):
+    """Check that the heatmap's cells are the envy gaps of each ordered pair."""
+    display = FairUseDisplay.from_report(planted_report, kind="envy")
+    image = display.heatmap_.get_array()
+    pairs = planted_report.envy_frame()
+    labels = ["gain", "harm", "null"]
+    for row in pairs.itertuples():
+        g, h = labels.index(row.group), labels.index(row.reported_group)
+        assert image[g, h] == pytest.approx(row.gap)
+    assert_array_equal(np.ma.getmaskarray(image), np.eye(3, dtype=bool))
+    texts = [t.get_text() for t in display.envy_ax_.texts]
+    assert "-0.113*" in texts  # the significant envy of 'harm' for 'null'
+    assert display.ax_ is None
+
+
+def test_fairuse_display_puts_several_models_side_by_side(fitted_classifier):
+    """Check that from_estimator audits a classifier and plots every model."""
+    clf, X, y = fitted_classifier
+    display = FairUseDisplay.from_estimator(clf, X, y)
+    report = clf.audit(X, y)
+    assert display.models == report.models == list(display.bars_)
+    centers = np.array(
+        [
+            [bar.get_x() + bar.get_width() / 2 for bar in display.bars_[m]]
+            for m in display.models
+        ]
+    )
+    assert centers.shape == (4, 3)
+    assert (np.diff(centers, axis=0) > 0).all()  # side by side within a group
+    for model in display.models:
+        colors = [to_hex(bar.get_facecolor()) for bar in display.bars_[model]]
+        verdicts = report.to_frame(model)["rationality"]
+        assert colors == [VERDICT_COLORS[v] for v in verdicts]
+    legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert set(report.models) <= set(legend)
+    assert display.heatmap_ is not None and display.figure_ is display.ax_.figure
+
+
+def test_fairuse_display_from_estimator_audits_any_model(planted, planted_report):
+    """Check that a plain fitted model is audited with audit_fair_use."""
+    personalized, generic, X, y = planted
+    display = FairUseDisplay.from_estimator(
+        personalized, X, y, group_columns="group", generic=generic
+    )
+    assert display.models == ["personalized"]
+    assert_allclose(display.gains[0], planted_report.to_frame()["gain"])
+
+
+def test_fairuse_display_plot_uses_given_axes_and_returns_itself(planted_report):
+    """Check that plot draws on the given axes and returns the display."""
+    display = FairUseDisplay._from_report(planted_report)
+    figure, (left, right) = plt.subplots(1, 2)
+    assert display.plot(ax=(left, right)) is display
+    assert display.ax_ is left and display.envy_ax_ is right
+    assert display.figure_ is figure
+    assert len(left.patches) == 3 and len(right.images) == 1
+
+
+def test_fairuse_display_plot_rejects_unknown_kind(planted_report):
+    """Check that an unknown kind raises a ValueError naming the options."""
+    display = FairUseDisplay._from_report(planted_report)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        display.plot(kind="violin")
+
+
+def test_fairuse_display_without_matplotlib_says_how_to_install():
+    """Check that plotting without matplotlib says to install the plot extra."""
+    code = (
+        "import sys; sys.modules['matplotlib'] = None\n"
+        "from fairuse_estimators import FairUseDisplay\n"
+        "FairUseDisplay(groups=[], models=[], gains=None, gain_low=None,"
+        " gain_high=None, verdicts=None, envy_gaps=None, envy_verdicts=None,"
+        " envy_model='m').plot()\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "ImportError: Plotting fair-use reports needs matplotlib" in result.stderr
+    assert 'pip install "fairuse-estimators[plot]"' in result.stderr

@@ -1,0 +1,245 @@
+"""Reports people read: text, HTML and progress."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import HEART_GROUPS, threshold_data
+from sklearn.tree import DecisionTreeClassifier
+
+from fairuse_estimators import FairUseClassifier, FairUseReport, audit_fair_use
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def planted_report(planted):
+    """The audit of the planted personalized tree, with one gain and one harm."""
+    personalized, generic, X, y = planted
+    return audit_fair_use(
+        personalized, X, y, group_columns="group", generic=generic, random_state=0
+    )
+
+
+@pytest.fixture(scope="module")
+def routed_report():
+    """A routed classifier on the planted thresholds, audited on new rows."""
+    X, y = threshold_data({"gain": 0.8, "harm": 0.0, "null": 0.0}, 0)
+    X_test, y_test = threshold_data({"gain": 0.8, "harm": 0.0, "null": 0.0}, 1)
+    clf = FairUseClassifier(
+        DecisionTreeClassifier(max_depth=1, random_state=0),
+        group_columns="group",
+        random_state=0,
+    ).fit(X, y)
+    return clf.audit(X_test, y_test)
+
+
+def _report_with_groups(groups):
+    """A hand-built report on the given groups, with no tests."""
+    m = len(groups)
+    return FairUseReport(
+        metric="error",
+        group_columns=["g"],
+        groups=[(g,) for g in groups],
+        n=[30] * m,
+        risks=np.column_stack([np.full(m, 0.2), np.full((m, m), 0.1)]),
+        variants=["generic", "personalized"],
+        candidate_variants=["generic"] + ["personalized"] * m,
+        candidate_groups=[-1, *range(m)],
+        models=["personalized"],
+        assignments=[list(range(1, m + 1))],
+        notes=[""] * m,
+        settings={
+            "test": "bootstrap",
+            "alpha": 0.05,
+            "correction": "holm",
+            "n_bootstrap": 321,
+            "random_state": 7,
+            "version": "9.9",
+        },
+    )
+
+
+def test_report_str_is_the_per_group_table(planted_report):
+    """Check that str(report) shows every group's risks, gain interval and verdicts."""
+    text = str(planted_report)
+    assert text == planted_report.summary()
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("group"))
+    for column in [
+        "n",
+        "generic",
+        "personalized",
+        "gain [90% CI]",
+        "route",
+        "rationality",
+        "envy-freeness",
+    ]:
+        assert column in header
+    frame = planted_report.to_frame()
+    for group, row in frame.iterrows():
+        line = next(line for line in lines if line.startswith(f"{group} "))
+        cells = re.split(r"\s{2,}", line.strip())
+        assert cells[:4] == [
+            group,
+            str(row.n),
+            f"{row.risk_generic:.3f}",
+            f"{row.risk_personalized:.3f}",
+        ]
+        assert cells[4] == (
+            f"{row.gain:+.3f} [{row.gain_low:+.3f}, {row.gain_high:+.3f}]"
+        )
+        assert cells[-2:] == [row.rationality, row.envy_freeness]
+    assert re.search(r"^personalized\s+0\.\d{3}\s+0\.\d{3}", text, flags=re.M)
+
+
+def test_report_summary_has_one_line_per_significant_violation(planted_report):
+    """Check that each significant rationality and envy violation gets a line."""
+    frame = planted_report.to_frame()
+    pairs = planted_report.envy_frame()
+    expected = (frame["rationality"] == "violation").sum() + (
+        pairs["verdict"] == "violation"
+    ).sum()
+    assert expected >= 2
+    violations = planted_report.violations()
+    assert len(violations) == expected
+    text = planted_report.summary()
+    assert "Significant violations:" in text
+    for line in violations:
+        assert f"  {line}" in text.splitlines()
+    assert "rationality violation for group (harm)" in text
+    assert "envy-freeness violation for group (harm)" in text
+    assert "the predictions for (null)" in text
+
+
+def test_report_summary_names_groups_that_need_not_report(routed_report):
+    """Check that the groups routed to the generic model are listed by name."""
+    generic = routed_report.generic_groups()
+    assert ("gain",) not in generic and ("null",) in generic
+    last = routed_report.summary().splitlines()[-1]
+    assert last.startswith("Groups routed to the generic model")
+    assert "(null)" in last and "(gain)" not in last
+    for model in routed_report.models:
+        assert re.search(rf"^{model}\s", str(routed_report), flags=re.M)
+
+
+def test_report_repr_is_one_line(planted_report):
+    """Check that repr(report) stays a one-line description."""
+    assert "\n" not in repr(planted_report)
+    assert repr(planted_report).startswith("FairUseReport(metric='error'")
+
+
+def test_report_to_html_is_self_contained(planted_report, tmp_path):
+    """Check that the HTML page has tables, inline SVG plots and the settings,
+    and loads nothing from elsewhere."""
+    path = tmp_path / "report.html"
+    page = planted_report.to_html(path)
+    assert path.read_text(encoding="utf-8") == page
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count("<table>") >= 3 and page.count("<svg") == 2
+    assert not re.search(r"<script|<link|<img|src=|@import|url\(http", page)
+    assert not re.search(r'href="(?!#|data:)', page)
+    settings = planted_report.to_dict()
+    for name in [
+        "metric",
+        "test",
+        "alpha",
+        "correction",
+        "bootstrap replicates (B)",
+        "seed",
+        "version",
+    ]:
+        assert f"<td>{name}</td>" in page
+    assert f"<td>{settings['version']}</td>" in page
+    assert '<td class="violation">violation</td>' in page
+    for line in planted_report.violations():
+        assert f"<li>{line}</li>" in page
+
+
+def test_report_to_html_escapes_group_values():
+    """Check that group values are escaped in the tables and the plots."""
+    report = _report_with_groups(["<b>x&y</b>", "plain"])
+    page = report.to_html()
+    assert "<b>x&y</b>" not in page
+    assert "&lt;b&gt;x&amp;y&lt;/b&gt;" in page
+    assert "<td>321</td>" in page and "<td>7</td>" in page and "<td>9.9</td>" in page
+
+
+def test_report_repr_html_is_the_page_body(planted_report):
+    """Check that notebooks get the page's body: tables and plots."""
+    fragment = planted_report._repr_html_()
+    assert fragment.startswith('<div class="fairuse-report">')
+    assert "<table>" in fragment and "<svg" in fragment
+    assert "<html" not in fragment
+
+
+def test_report_to_html_without_matplotlib_keeps_tables():
+    """Check that without matplotlib the page has the tables and says why there
+    are no plots."""
+    code = (
+        "import sys; sys.modules['matplotlib'] = None\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from test_report_output import _report_with_groups\n"
+        "print(_report_with_groups(['a', 'b']).to_html())\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "<table>" in result.stdout and "<svg" not in result.stdout
+    assert "pip install &quot;fairuse-estimators[plot]&quot;" in result.stdout
+
+
+def test_audit_fair_use_verbose_prints_test_progress(planted, capsys):
+    """Check that verbose=1 prints one bootstrap progress line per group."""
+    personalized, generic, X, y = planted
+    audit_fair_use(
+        personalized,
+        X,
+        y,
+        group_columns="group",
+        generic=generic,
+        test="bootstrap",
+        n_bootstrap=50,
+        random_state=0,
+        verbose=1,
+    )
+    err = capsys.readouterr().err
+    assert [f"bootstrap: group {k}/3" for k in (1, 2, 3)] == err.splitlines()
+    audit_fair_use(personalized, X, y, group_columns="group", generic=generic)
+    assert capsys.readouterr().err == ""
+
+
+def test_fairuse_classifier_verbose_prints_fits_and_tests(heart, scaled_lr, capsys):
+    """Check that verbose fit and audit print fits done / total and test progress."""
+    X, y = heart
+    clf = FairUseClassifier(
+        scaled_lr,
+        group_columns=HEART_GROUPS,
+        cv=3,
+        test="bootstrap",
+        metric="brier",
+        n_bootstrap=20,
+        random_state=0,
+        verbose=1,
+    ).fit(X, y)
+    err = capsys.readouterr().err.splitlines()
+    fits = [line for line in err if "fits done:" in line]
+    total = int(fits[0].split("/")[1])
+    assert fits[:total] == [
+        f"[FairUseClassifier] fits done: {k}/{total}" for k in range(1, total + 1)
+    ]
+    assert "bootstrap: group 4/4" in err
+    clf.audit(X, y)
+    assert "bootstrap: group 1/4" in capsys.readouterr().err.splitlines()
