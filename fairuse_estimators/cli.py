@@ -146,15 +146,26 @@ def audit(args):
     return _fit_and_audit(args, X, y, group_columns, str(args.data))
 
 
+def _skops_io():
+    """skops.io, or a one-line error saying how to install it."""
+    try:
+        import skops.io
+    except ImportError as exc:
+        raise CommandError(
+            "Saving and loading models needs skops, which is not installed; "
+            'install it with: pip install "fairuse-estimators[skops]"'
+        ) from exc
+    return skops.io
+
+
 def fit(args):
     """Fit FairUseClassifier on every row of a CSV file and save it with skops."""
-    import skops.io
-
+    sio = _skops_io()
     X, y, group_columns = read_data(args.data, args.target, args.groups)
     clf = make_classifier(args, group_columns).fit(X, y)
     print(clf.audit_report_.summary())
     _write_reports(clf.audit_report_, args.html, args.json)
-    skops.io.dump(clf, args.out)
+    sio.dump(clf, args.out)
     print(f"\nSaved the fitted model to {Path(args.out).resolve()}")
     return 0
 
@@ -177,8 +188,7 @@ def load_model(path):
         If the file is missing or not a skops file, or asks to trust a type
         from another package.
     """
-    import skops.io
-
+    sio = _skops_io()
     path = Path(path)
     if not path.is_file():
         raise CommandError(
@@ -186,7 +196,7 @@ def load_model(path):
             "`fairuse fit --out`."
         )
     try:
-        untrusted = skops.io.get_untrusted_types(file=path)
+        untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:  # skops raises zip, JSON and key errors alike
         raise CommandError(
             f"{str(path)!r} is not a model file written by `fairuse fit` "
@@ -199,7 +209,7 @@ def load_model(path):
             f"scikit-learn, numpy and fairuse_estimators: {foreign!r}. Load it "
             "with skops.io.load only if you know where it comes from."
         )
-    return skops.io.load(path, trusted=untrusted)
+    return sio.load(path, trusted=untrusted)
 
 
 def predict(args):

@@ -258,3 +258,23 @@ def test_fairuse_audit_html_renders_table_and_plot_in_chromium(threshold_csv, tm
     green = _close_to(image, VERDICT_COLORS["gain"])
     assert green.sum() > 5000
     assert np.flatnonzero(green.any(axis=1)).min() > rows_with_ink.min()
+
+
+def test_fairuse_fit_without_skops_says_how_to_install(heart_csv, tmp_path):
+    """Check that fit without skops installed ends with the install command."""
+    code = (
+        "import sys; sys.modules['skops'] = None; sys.modules['skops.io'] = None\n"
+        "from fairuse_estimators.cli import main\n"
+        f"sys.exit(main(['fit', {str(heart_csv)!r}, '--target', 'y', "
+        f"'--groups', 'sex,age_group', '--out', {str(tmp_path / 'm.skops')!r}]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        timeout=120,
+        check=False,
+    )
+    _assert_one_line_error(result, 'pip install "fairuse-estimators[skops]"')
+    assert not (tmp_path / "m.skops").exists()

@@ -341,3 +341,14 @@ def test_load_csv_continuous_target(tmp_path):
     )
     with pytest.raises(ValueError, match=msg):
         load_csv(path, target="cd4", group_columns=["sex", "race"])
+
+
+def test_load_csv_keeps_group_values_named_like_missing_markers(tmp_path):
+    """Check that groups called "NA" or "None" stay groups; only empty is missing."""
+    path = tmp_path / "groups.csv"
+    path.write_text("x,group,y\n1.0,NA,0\n2.0,None,1\n3.0,null,0\n4.0,,1\nNA,NA,0\n")
+    data = load_csv(path, target="y", group_columns=["group"])
+    assert data.data["group"].tolist()[:3] == ["NA", "None", "null"]
+    assert data.data["group"].isna().tolist() == [False, False, False, True, False]
+    # Feature columns keep pandas' usual missing markers.
+    assert np.isnan(data.data["x"].iloc[4])

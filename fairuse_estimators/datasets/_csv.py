@@ -24,8 +24,12 @@ def _as_column_list(group_columns):
     return columns
 
 
-def _read_frame(path):
-    """Read the file, turning pandas' terse errors into sentences naming it."""
+def _read_frame(path, groups=()):
+    """Read the file, turning pandas' terse errors into sentences naming it.
+
+    In the group columns only an empty cell is missing: a group may well be
+    called "NA" or "None", which pandas would otherwise read as missing.
+    """
     if not path.is_file():
         raise FileNotFoundError(
             f"No CSV file found at {str(path)!r}; pass the path of an existing file."
@@ -36,6 +40,12 @@ def _read_frame(path):
     )
     try:
         frame = pd.read_csv(path)
+        present = [column for column in groups if column in frame.columns]
+        if present and not frame.empty:
+            raw = pd.read_csv(
+                path, usecols=present, keep_default_na=False, na_values=[""]
+            )
+            frame[present] = raw[present]
     except pd.errors.EmptyDataError as exc:
         raise ValueError(no_rows) from exc
     except pd.errors.ParserError as exc:
@@ -176,7 +186,7 @@ def load_csv(path, *, target, group_columns):
     """
     path = Path(path)
     groups = _as_column_list(group_columns)
-    frame = _read_frame(path)
+    frame = _read_frame(path, groups)
     _check_columns(frame, path, target, groups)
     y = frame[target]
     _check_target(y, path)
