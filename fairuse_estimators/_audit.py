@@ -360,11 +360,13 @@ def audit_fair_use(
         if estimator is not None:
             check_metric_support(metric, estimator, len(classes))
     kind = evidence_kind(metric)
-    candidates = [_without_columns(X_rows, positions) if generic else None]
-    first_row = np.searchsorted(group_ids[rows], np.arange(encoding.n_groups))
-    order = np.argsort(group_ids[rows], kind="stable")
+    candidates = [
+        None if generic is None else _without_columns(X_rows, positions)
+    ]
+    # Every group occurs among the rows; a row of each reports that group.
+    _, first_row = np.unique(group_ids[rows], return_index=True)
     for g in range(encoding.n_groups):
-        candidates.append(_reported_as(X_rows, positions, order[first_row[g]]))
+        candidates.append(_reported_as(X_rows, positions, first_row[g]))
     evidence = np.stack(
         [
             predict_evidence(model, design, kind, classes)

@@ -10,8 +10,12 @@ from conftest import (
     random_grouped_data,
 )
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from fairuse_estimators import FairUseClassifier, __version__, audit_fair_use
@@ -255,3 +259,40 @@ def test_report_frames_agree(planted):
         ).any()
     with pytest.raises(ValueError, match="model must be one of the audited models"):
         report.to_frame("onehot")
+
+
+@pytest.mark.parametrize("metric", ["error", "log_loss"])
+def test_audit_fair_use_envy_risks_equal_predictions_as_reported(heart, metric):
+    """Check every pair's risk against predictions with the group columns replaced.
+
+    The rows are shuffled, so groups are interleaved as in real data.
+    """
+    X, y = heart
+    order = np.random.default_rng(0).permutation(len(y))
+    X, y = X.iloc[order].reset_index(drop=True), y[order]
+    personalized = make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(), HEART_GROUPS), remainder=StandardScaler()
+        ),
+        LogisticRegression(),
+    ).fit(X, y)
+    report = audit_fair_use(
+        personalized, X, y, group_columns=HEART_GROUPS, metric=metric
+    )
+    pairs = report.envy_frame().set_index(["group", "reported_group"])
+    groups = X[HEART_GROUPS].apply(tuple, axis=1)
+    for own in report.groups:
+        rows = (groups == own).to_numpy()
+        for other in report.groups:
+            as_other = X[rows].assign(**dict(zip(HEART_GROUPS, other)))
+            if metric == "error":
+                risk = np.mean(personalized.predict(as_other) != y[rows])
+            else:
+                risk = log_loss(
+                    y[rows], personalized.predict_proba(as_other), labels=[0, 1]
+                )
+            if own == other:
+                assert_allclose(report.to_frame().loc[own, "risk_personalized"], risk)
+            else:
+                key = (", ".join(own), ", ".join(other))
+                assert_allclose(pairs.loc[key, "risk_reported"], risk)
