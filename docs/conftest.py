@@ -1,3 +1,0 @@
-"""Collect the documentation pages' code as doctests, but not the Sphinx config."""
-
-collect_ignore = ["conf.py"]
