@@ -200,6 +200,16 @@ def goals(means, raw):
 
 
 def markdown(means, lines, args, seconds):
+    if args.from_csv:
+        files = " ".join(map(str, args.from_csv))
+        header = (
+            f"Rebuilt on {datetime.date.today().isoformat()} with "
+            f"`.venv/bin/python benchmarks/paper_table.py --from-csv {files}` "
+            f"({args.note or 'raw results per split'}). Means over "
+            f"{args.splits} stratified 80/20 test splits; risk and gains in "
+            "points; counts are groups per split."
+        )
+        return "\n".join([header, "", *lines, "", _markdown_table(_shown(means))])
     header = (
         f"Command: `.venv/bin/python benchmarks/paper_table.py --splits {args.splits} "
         f"--models {' '.join(args.models)} --metrics {' '.join(args.metrics)}"
@@ -210,7 +220,11 @@ def markdown(means, lines, args, seconds):
         f"{seconds / 60:.0f} min. Means over {args.splits} stratified 80/20 test "
         "splits; risk and gains in points; counts are groups per split."
     )
-    shown = means.rename(
+    return "\n".join([header, "", *lines, "", _markdown_table(_shown(means))])
+
+
+def _shown(means):
+    return means.rename(
         columns={
             "best_group_gain": "best gain",
             "worst_group_gain": "worst gain",
@@ -221,8 +235,6 @@ def markdown(means, lines, args, seconds):
             "harmed_groups": "harmed",
         }
     )
-    body = _markdown_table(shown)
-    return "\n".join([header, "", *lines, "", body])
 
 
 def _markdown_table(frame):
@@ -269,19 +281,20 @@ def main():
     parser.add_argument(
         "--from-csv",
         type=Path,
-        help="rebuild the table from a CSV this script wrote, without fitting",
+        nargs="+",
+        help="rebuild the table from CSV files this script wrote, without fitting",
     )
-    parser.add_argument("--minutes", type=float, help="with --from-csv: run time")
+    parser.add_argument("--note", help="with --from-csv: how the files were made")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     start = time.perf_counter()
     if args.from_csv:
-        raw = pd.read_csv(args.from_csv)
+        raw = pd.concat([pd.read_csv(path) for path in args.from_csv])
         args.splits = raw.split.nunique()
         args.models = list(raw.model.unique())
         args.metrics = list(raw.metric.unique())
         args.best = "FairUse (best)" in set(raw.method)
-        seconds = 60 * (args.minutes or 0)
+        seconds = 0.0
     else:
         raw = run(args)
         seconds = time.perf_counter() - start

@@ -322,7 +322,7 @@ def audit_fair_use(
                        n   gain   rationality envy_freeness
     sex    age_group
     female 60+        18 -0.056  inconclusive  inconclusive
-           <60        32  0.000  inconclusive  inconclusive
+           <60        32  0.031  inconclusive  inconclusive
     male   60+        25 -0.040  inconclusive  inconclusive
            <60        77  0.000  inconclusive  inconclusive
     """
@@ -360,9 +360,7 @@ def audit_fair_use(
         if estimator is not None:
             check_metric_support(metric, estimator, len(classes))
     kind = evidence_kind(metric)
-    candidates = [
-        None if generic is None else _without_columns(X_rows, positions)
-    ]
+    candidates = [None if generic is None else _without_columns(X_rows, positions)]
     # Every group occurs among the rows; a row of each reports that group.
     _, first_row = np.unique(group_ids[rows], return_index=True)
     for g in range(encoding.n_groups):

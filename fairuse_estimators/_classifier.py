@@ -249,7 +249,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     n_features_in_ : int
         Number of columns of ``X`` seen during fit, group columns included.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X`` seen during fit, when it has string column
         names.
 
@@ -554,6 +554,21 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         self : object
             Fitted classifier.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
+        ...                         variants=("generic", "onehot"), cv=3,
+        ...                         random_state=0)
+        >>> clf.fit(X, y).audit_report_.evidence
+        '3-fold cross-fitting'
         """
         X, y = self._validate_X(X, reset=True, y=y)
         check_classification_targets(y)
@@ -1090,6 +1105,30 @@ default=None
             Its models are ``"routed"`` followed by the fitted variants.
             With ``verbose > 0`` the progress of the tests is printed to
             stderr.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.model_selection import train_test_split
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> X_train, X_test, y_train, y_test = train_test_split(
+        ...     X, y, test_size=0.3, stratify=y, random_state=0)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
+        ...                         variants=("generic", "onehot"), cv=3,
+        ...                         random_state=0).fit(X_train, y_train)
+        >>> report = clf.audit(X_test, y_test)
+        >>> report.models
+        ['routed', 'onehot']
+        >>> report.summary_table()[["rationality_violations", "envy_violations"]]
+                rationality_violations  envy_violations
+        model
+        routed                       0                0
+        onehot                       0                0
         """
         check_is_fitted(self)
         metric = self.metric if metric is None else metric
@@ -1147,7 +1186,23 @@ default=None
 
     @property
     def routing_(self):
-        """Read-only mapping ``group -> (variant, reported group or None)``."""
+        """Read-only mapping ``group -> (variant, reported group or None)``.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
+        ...                         variants=("generic", "onehot"), cv=3,
+        ...                         random_state=0).fit(X, y)
+        >>> clf.routing_[("female", "60+")]
+        ('generic', None)
+        """
         check_is_fitted(self)
         routing = {}
         for group, candidate in zip(self.groups_, self._route):
@@ -1231,6 +1286,26 @@ default=None
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
+        ...                         variants=("generic", "onehot"), cv=3,
+        ...                         random_state=0).fit(X, y)
+        >>> clf.predict(X.head(3))
+        array([0, 1, 1])
+
+        A row whose group is withheld (missing) gets the generic model:
+
+        >>> clf.predict(X.head(3).assign(sex=None))
+        array([0, 1, 1])
         """
         codes = self._routed(X, "predict")
         return self.classes_[codes]
@@ -1248,6 +1323,22 @@ default=None
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
+        ...                         variants=("generic", "onehot"), cv=3,
+        ...                         random_state=0).fit(X, y)
+        >>> clf.predict_proba(X.head(2)).round(3)
+        array([[0.834, 0.166],
+               [0.027, 0.973]])
         """
         return self._routed(X, "predict_proba")
 
@@ -1263,6 +1354,21 @@ default=None
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
+        ...                         variants=("generic", "onehot"), cv=3,
+        ...                         random_state=0).fit(X, y)
+        >>> clf.predict_log_proba(X.head(2)).shape
+        (2, 2)
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
@@ -1279,6 +1385,21 @@ default=None
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
+        ...                         variants=("generic", "onehot"), cv=3,
+        ...                         random_state=0).fit(X, y)
+        >>> clf.decision_function(X.head(3)).round(2)
+        array([-1.61,  3.59,  5.35])
         """
         return self._routed(X, "decision_function")
 
@@ -1292,6 +1413,18 @@ default=None
         routing : MetadataRouter
             Routes ``fit`` metadata such as ``sample_weight`` to every fit of
             the base estimator.
+
+        Examples
+        --------
+        >>> import sklearn
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> with sklearn.config_context(enable_metadata_routing=True):
+        ...     base = LogisticRegression().set_fit_request(sample_weight=True)
+        ...     clf = FairUseClassifier(base, group_columns=["sex", "age_group"])
+        ...     routing = clf.get_metadata_routing()
+        >>> routing.consumes("fit", ["sample_weight"])
+        {'sample_weight'}
         """
         return MetadataRouter(owner=self).add(
             estimator=self._base_estimator(),

@@ -111,6 +111,31 @@ class FairUseReport:
     settings : dict, default=None
         ``test``, ``alpha``, ``correction``, ``n_bootstrap``,
         ``random_state`` and ``version``.
+
+    See Also
+    --------
+    FairUseClassifier.audit : Audit a routed classifier on new data.
+    audit_fair_use : Audit any fitted model.
+    fairuse_estimators.plotting.FairUseDisplay : Plot the gains and envy gaps.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from fairuse_estimators import FairUseClassifier
+    >>> from fairuse_estimators.datasets import load_heart
+    >>> X, y = load_heart(return_X_y=True)
+    >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+    >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
+    ...                         random_state=0).fit(X, y)
+    >>> report = clf.audit_report_
+    >>> report.models
+    ['routed', 'onehot', 'intersectional', 'decoupled']
+    >>> report.summary_table().loc["onehot", ["harmed_groups", "rationality_gains"]]
+    harmed_groups        2
+    rationality_gains    0
+    Name: onehot, dtype: ...
     """
 
     def __init__(
@@ -156,22 +181,111 @@ class FairUseReport:
 
     @property
     def groups(self):
-        """Intersectional groups as tuples, in report order."""
+        """Intersectional groups as tuples, in report order.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"], cv=3,
+        ...                         variants=("generic", "onehot"), random_state=0)
+        >>> report = clf.fit(X, y).audit_report_
+        >>> report.groups[:2]
+        [('female', '60+'), ('female', '<60')]
+        """
         return [tuple(g) for g in self.group_values]
 
     @property
     def alpha(self):
-        """Significance level of the verdicts."""
+        """Significance level of the verdicts.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"], cv=3,
+        ...                         variants=("generic", "onehot"), random_state=0)
+        >>> report = clf.fit(X, y).audit_report_
+        >>> report.alpha
+        0.1
+        """
         return self.settings.get("alpha", 0.1)
 
     def candidate_index(self, variant, group):
-        """Index of the candidate ``(variant, group)``, or ``-1`` if absent."""
+        """Index of the candidate ``(variant, group)``, or ``-1`` if absent.
+
+        Parameters
+        ----------
+        variant : str
+            Variant name, e.g. ``"onehot"``.
+        group : int
+            Index of the reported group in :attr:`groups`.
+
+        Returns
+        -------
+        candidate : int
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"], cv=3,
+        ...                         variants=("generic", "onehot"), random_state=0)
+        >>> report = clf.fit(X, y).audit_report_
+        >>> report.candidate_index("onehot", 1)
+        2
+        >>> report.candidate_label(report.candidate_index("onehot", 1))
+        'onehot as (female, <60)'
+        """
         return find_candidate(
             self.candidate_variants, self.candidate_groups, variant, group
         )
 
     def candidate_label(self, candidate, group=None):
-        """Name of a candidate; from ``group``'s viewpoint when one is given."""
+        """Name of a candidate; from ``group``'s viewpoint when one is given.
+
+        Parameters
+        ----------
+        candidate : int
+            Index of the candidate.
+        group : int, default=None
+            Index of the group whose viewpoint names the candidate: its own
+            candidates are named by their variant alone.
+
+        Returns
+        -------
+        label : str
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"], cv=3,
+        ...                         variants=("generic", "onehot"), random_state=0)
+        >>> report = clf.fit(X, y).audit_report_
+        >>> report.candidate_label(report.candidate_index("onehot", 1), group=0)
+        'onehot as (female, <60)'
+        """
         if candidate < 0:
             return "none"
         variant = self.candidate_variants[candidate]
@@ -190,6 +304,21 @@ class FairUseReport:
         -------
         groups : list of tuple
             Empty when the report has no routes.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"], cv=3,
+        ...                         variants=("generic", "onehot"), random_state=0)
+        >>> report = clf.fit(X, y).audit_report_
+        >>> report.generic_groups()
+        [('female', '60+'), ('female', '<60'), ('male', '60+'), ('male', '<60')]
         """
         if self.routes is None:
             return []
@@ -270,6 +399,26 @@ class FairUseReport:
         ``"gain"`` when its own are significantly better than every other
         group's; ``p_envy`` is then the largest adjusted p-value of those
         gains, and otherwise the smallest adjusted p-value of envy.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"], cv=3,
+        ...                         variants=("generic", "onehot"), random_state=0)
+        >>> report = clf.fit(X, y).audit_report_
+        >>> report.to_frame()[["n", "route", "rationality"]]
+                            n    route rationality
+        sex    age_group
+        female 60+         39  generic    untested
+               <60         58  generic    untested
+        male   60+         52  generic    untested
+               <60        154  generic    untested
         """
         k = self._model(model)
         rationality, envy = self._tests(k)
@@ -367,6 +516,25 @@ class FairUseReport:
             negative means envy), its interval ``gap_low`` and ``gap_high``,
             ``p_value`` (adjusted, in the direction with more evidence),
             ``verdict`` and ``note`` (why a pair was not tested).
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"], cv=3,
+        ...                         variants=("generic", "onehot"), random_state=0)
+        >>> report = clf.fit(X, y).audit_report_
+        >>> pairs = report.envy_frame("onehot")
+        >>> pairs[["group", "reported_group", "gap"]].head(3).round(3)
+                 group reported_group    gap
+        0  female, 60+    female, <60  0.000
+        1  female, 60+      male, 60+  0.179
+        2  female, 60+      male, <60  0.154
         """
         k = self._model(model)
         _, envy = self._tests(k)
@@ -411,6 +579,24 @@ class FairUseReport:
             ``rationality_violations``, ``envy_gains`` and
             ``envy_violations`` (numbers of groups with a significant
             verdict).
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"], cv=3,
+        ...                         variants=("generic", "onehot"), random_state=0)
+        >>> report = clf.fit(X, y).audit_report_
+        >>> report.summary_table()[["harmed_groups", "rationality_violations"]]
+                harmed_groups  rationality_violations
+        model
+        routed              0                       0
+        onehot              0                       0
         """
         rows = []
         stats = self.statistics or {}
@@ -451,6 +637,21 @@ class FairUseReport:
             Rows are groups; columns are a MultiIndex ``(variant,
             reported_group)`` with reported group ``"-"`` for the generic
             model.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"], cv=3,
+        ...                         variants=("generic", "onehot"), random_state=0)
+        >>> report = clf.fit(X, y).audit_report_
+        >>> report.risk_matrix().shape
+        (4, 5)
         """
         return pd.DataFrame(
             self.risks, index=self._index(), columns=self._candidate_columns()
@@ -480,6 +681,22 @@ class FairUseReport:
             random_state, version), the groups, the summary table, and per
             model the per-group frame and the envy pairs; missing values are
             ``None``.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"], cv=3,
+        ...                         variants=("generic", "onehot"), random_state=0)
+        >>> report = clf.fit(X, y).audit_report_
+        >>> data = report.to_dict()
+        >>> data["metric"], data["test"], len(data["models"])
+        ('error', 'mcnemar', 2)
         """
 
         def records(frame):
@@ -527,10 +744,27 @@ class FairUseReport:
         path : str or path-like, default=None
             File to write.
         indent : int, default=2
+            Spaces per nesting level of the JSON text.
 
         Returns
         -------
         text : str
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fairuse_estimators import FairUseClassifier
+        >>> from fairuse_estimators.datasets import load_heart
+        >>> X, y = load_heart(return_X_y=True)
+        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
+        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"], cv=3,
+        ...                         variants=("generic", "onehot"), random_state=0)
+        >>> report = clf.fit(X, y).audit_report_
+        >>> import json
+        >>> json.loads(report.to_json())["correction"]
+        'holm'
         """
         text = json.dumps(self.to_dict(), indent=indent, allow_nan=False)
         if path is not None:

@@ -13,6 +13,26 @@ class UnseenGroupWarning(UserWarning):
     The rows carrying it are scored by the generic model, exactly like rows
     whose group was withheld. Pass ``handle_unknown="error"`` to
     :class:`~fairuse_estimators.FairUseClassifier` to raise instead.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from fairuse_estimators import FairUseClassifier, UnseenGroupWarning
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"x": rng.normal(size=200),
+    ...                   "g": rng.choice(["a", "b"], size=200)})
+    >>> y = (X["x"] > 0).astype(int)
+    >>> clf = FairUseClassifier(group_columns="g", variants=("generic", "onehot"),
+    ...                         cv=3, random_state=0).fit(X, y)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always", UnseenGroupWarning)
+    ...     clf.predict(pd.DataFrame({"x": [1.5], "g": ["c"]}))
+    array([1])
+    >>> print(caught[0].message)
+    Group values not seen during fit: value 'c' in column 'g'. These rows are
+    scored by the generic model.
     """
 
 
@@ -25,6 +45,33 @@ class ManyGroupsWarning(UserWarning):
     group column with almost as many distinct values as rows is usually a
     continuous measurement that should be binned (for example with
     :func:`pandas.cut`) or kept out of ``group_columns``.
+
+    Examples
+    --------
+    Raw age in years as a group column makes one group per age:
+
+    >>> import warnings
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from fairuse_estimators import FairUseClassifier, ManyGroupsWarning
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"x": rng.normal(size=300),
+    ...                   "age": rng.integers(20, 90, size=300)})
+    >>> y = (X["x"] > 0).astype(int)
+    >>> clf = FairUseClassifier(group_columns="age", variants=("generic",), cv=2)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always", ManyGroupsWarning)
+    ...     _ = clf.fit(X, y)
+    >>> caught[0].category.__name__
+    'ManyGroupsWarning'
+
+    Binned, it makes two:
+
+    >>> X["age"] = pd.cut(X["age"], [0, 60, 120], labels=["<60", "60+"])
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", ManyGroupsWarning)
+    ...     clf.fit(X, y).groups_
+    [('60+',), ('<60',)]
     """
 
 
@@ -46,6 +93,28 @@ class FairUseVersionWarning(UserWarning):
         Version of fairuse_estimators doing the loading.
     original_version : str
         Version of fairuse_estimators that saved the model.
+
+    Examples
+    --------
+    Loading raises the warning; a filter can turn it into an error, so that
+    a service refuses a model saved by another version:
+
+    >>> import warnings
+    >>> from fairuse_estimators import FairUseVersionWarning
+    >>> warning = FairUseVersionWarning(estimator_name="FairUseClassifier",
+    ...                                 current_version="0.2.0",
+    ...                                 original_version="0.1.0")
+    >>> print(warning)
+    Trying to load FairUseClassifier saved with fairuse_estimators 0.1.0 when
+    using version 0.2.0. Its routes and fitted variants might not mean the same
+    thing in this version: refit it, or load it with the version that saved it.
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", FairUseVersionWarning)
+    ...     try:
+    ...         warnings.warn(warning)
+    ...     except FairUseVersionWarning as error:
+    ...         print(error.original_version)
+    0.1.0
     """
 
     def __init__(self, *, estimator_name, current_version, original_version):
