@@ -615,9 +615,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             X_features, y, group_ids, self._blocks(group_ids), params, decoupled
         )
         with self._naming_nonfinite(X_features):
-            evidence, models = self._cross_fit(data, splits, keep=not refit)
-            if refit:
-                models = self._refit(data)
+            evidence, models = self._cross_fit(data, splits, refit)
         self.estimators_ = models
         evaluated = np.full(len(y), -1)
         for _, test in splits:
@@ -846,16 +844,28 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 )
         return [(variant, g, result) for (variant, g, _), result in zip(tasks, results)]
 
-    def _cross_fit(self, data, splits, keep):
-        """Evidence of every candidate on every evaluated row with a group."""
+    def _cross_fit(self, data, splits, refit):
+        """Evidence of every candidate on every evaluated row with a group,
+        and the deployed models.
+
+        The fold fits and, with ``refit``, the fits on all rows go to the
+        workers in one batch, so that the data are shipped once.
+        """
         tasks, folds = [], []
         for train, test in splits:
             rows = test[data.group_ids[test] >= 0]
             # A fold whose test rows all withheld their group has nothing to score.
-            fold_tasks = self._tasks(data, train, rows if len(rows) else None, keep)
+            fold_tasks = self._tasks(
+                data, train, rows if len(rows) else None, not refit
+            )
             tasks += fold_tasks
             folds += [rows] * len(fold_tasks)
-        results = self._run(tasks, f"fitting {len(splits)} split(s)")
+        if refit:
+            final = self._tasks(data, np.arange(len(data.y)), None, keep=True)
+            tasks += final
+            folds += [None] * len(final)
+        what = f"fitting {len(splits)} split(s)" + (" and all rows" if refit else "")
+        results = self._run(tasks, what)
         kind = evidence_kind(self.metric)
         shape = (len(self._candidate_variant), len(data.y))
         if kind == "proba":
@@ -865,7 +875,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         for rows, (variant, g, (model, scores)) in zip(folds, results):
             for candidate, score in zip(self._candidates_of(variant, g), scores):
                 evidence[candidate, rows] = score
-            if keep:
+            if model is not None:
                 models = self._collect(models, variant, g, model)
         return evidence, models
 
@@ -889,13 +899,6 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             models["decoupled"][group] = model
         else:
             models[variant] = model
-        return models
-
-    def _refit(self, data):
-        tasks = self._tasks(data, np.arange(len(data.y)), None, keep=True)
-        models = None
-        for variant, g, (model, _) in self._run(tasks, "refitting on all rows"):
-            models = self._collect(models, variant, g, model)
         return models
 
     # ---------------------------------------------------------------- routing
