@@ -91,13 +91,17 @@ folder.cleanup()
 # %%
 # From the command line
 # ---------------------
-# The package installs a ``fairuse`` command. Today it has one subcommand,
-# which fits a routed logistic regression on the bundled heart data and
-# prints each group's route and evidence:
+# The package installs a ``fairuse`` command that does the same without
+# writing Python (see :ref:`cli`): ``fit`` fits on every row of a CSV file and
+# saves the model with skops, ``predict`` loads it, trusting only types from
+# scikit-learn, numpy and fairuse_estimators, and writes a prediction and one
+# probability column per class:
 #
 # .. code-block:: bash
 #
-#    fairuse demo --seed 0
+#    fairuse fit whas500.csv --target y --groups sex,age_group --out model.skops
+#    fairuse predict model.skops new_patients.csv --out predictions.csv
 #
-# Subcommands to fit on your own CSV file and save or load a skops file are
-# being added; the command-line page of this documentation will list them.
+# ``fairuse audit`` fits on a training split of the file and audits the routed
+# model and the standard personalizations on the held-out rows, and
+# ``fairuse demo`` does the same on a bundled dataset.

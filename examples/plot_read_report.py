@@ -23,6 +23,7 @@ from sklearn.preprocessing import StandardScaler
 
 from fairuse_estimators import FairUseClassifier
 from fairuse_estimators.datasets import load_whas500
+from fairuse_estimators.plotting import FairUseDisplay
 
 data = load_whas500()
 clf = FairUseClassifier(
@@ -105,3 +106,12 @@ ax.set_xlabel("gain in error over the generic model")
 ax.set_title("Cross-fitted gains per group (WHAS500)")
 ax.legend(loc="lower right")
 fig.tight_layout()
+
+# %%
+# The same picture, and the envy gaps, with the Display
+# -----------------------------------------------------
+# :class:`~fairuse_estimators.plotting.FairUseDisplay` draws every model's
+# per-group gains with their intervals, colored by verdict, next to a heatmap
+# of the envy gaps (rows: the group, columns: the group whose predictions it
+# would receive).
+display = FairUseDisplay.from_report(report)
