@@ -48,15 +48,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedShuffleSplit
-from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from fairuse_estimators import FairUseClassifier, __version__
+from fairuse_estimators._estimators import make_estimator
 from fairuse_estimators.datasets import list_datasets, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,29 +69,6 @@ COUNTS = [
     "envy_violations",
     "harmed_groups",
 ]
-
-
-def base_model(name, seed):
-    """The paper's model classes."""
-    if name == "logistic":
-        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    if name == "forest":
-        return RandomForestClassifier(
-            n_estimators=100,
-            max_depth=20,
-            min_samples_split=5,
-            min_samples_leaf=2,
-            random_state=seed,
-        )
-    if name == "mlp":
-        return CalibratedClassifierCV(
-            make_pipeline(
-                StandardScaler(),
-                MLPClassifier((5, 2), max_iter=2000, random_state=seed),
-            ),
-            method="sigmoid",
-        )
-    raise ValueError(f"Unknown model class {name!r}.")
 
 
 def audit_rows(clf, X_test, y_test, metric, seed, best):
@@ -117,7 +89,7 @@ def run_split(name, model, metric, split, train, test, X, y, groups, args):
     rows = []
     for best in (False, True) if args.best else (False,):
         clf = FairUseClassifier(
-            base_model(model, split),
+            make_estimator(model, split),
             group_columns=groups,
             metric=metric,
             routing="best" if best else "evidence",
