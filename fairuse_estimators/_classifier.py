@@ -56,6 +56,8 @@ from ._metrics import METRICS, check_metric_support, evidence_kind, group_risks
 from ._report import FairUseReport
 from ._stats import (
     CORRECTIONS,
+    FIELDS,
+    STAT_FIELDS,
     TESTS,
     adjust_pvalues,
     paired_tests,
@@ -969,7 +971,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 rng=resolve_rng(self.random_state),
                 verbose=self.verbose,
             )
-            p_gain = results[:, 3]
+            p_gain = results[:, FIELDS.index("p_gain")]
             for g in range(n_groups):
                 mine = comparisons[:, 0] == g
                 p_gain[mine] = adjust_pvalues(p_gain[mine], self.correction)
@@ -988,16 +990,15 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 routes[None],
                 **self._test_options(self.metric),
             )["envy"][0]
-            moved = False
-            for g in range(n_groups):
-                violated = envy[g, :, 6] <= self.alpha
-                if violated.any():
-                    gaps = np.where(violated, envy[g, :, 0], np.inf)
-                    routes[g] = routes[int(np.argmin(gaps))]
-                    moved = True
-                    break
-            if not moved:
+            with np.errstate(invalid="ignore"):
+                violated = (
+                    envy[..., STAT_FIELDS.index("p_violation_adjusted")] <= self.alpha
+                )
+            if not violated.any():
                 break
+            g = int(np.flatnonzero(violated.any(axis=1))[0])
+            gaps = np.where(violated[g], envy[g, :, FIELDS.index("gain")], np.inf)
+            routes[g] = routes[int(np.argmin(gaps))]
         return routes
 
     def _test_options(self, metric, **overrides):

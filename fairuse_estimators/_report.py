@@ -366,6 +366,15 @@ class FairUseReport:
         cross[:, available] = self.risks[:, model[available]]
         return np.diagonal(cross).copy(), cross
 
+    def _envy_matrices(self, k):
+        """Gap ``R[g, M[g']] - R[g, M[g]]`` and verdict of every ordered pair
+        of groups under model ``k``; ``nan`` and ``"untested"`` on the
+        diagonal."""
+        own, cross = self._risk_under(k)
+        gaps = cross - own[:, None]
+        np.fill_diagonal(gaps, np.nan)
+        return gaps, _verdicts(self._tests(k)[1], self.alpha)
+
     # ------------------------------------------------------------- frames
 
     def to_frame(self, model=None):
@@ -439,20 +448,19 @@ class FairUseReport:
             rationality[:, _FIELD["p_violation_adjusted"]],
         )
         frame["rationality"] = _verdicts(rationality, self.alpha)
-        for column, values in self._envy_columns(own, cross, envy).items():
+        for column, values in self._envy_columns(k, envy).items():
             frame[column] = values
         if self.routes is not None:
             for variant in VARIANTS[1:]:
-                if variant in self.variants:
-                    frame[f"risk_{variant}"] = self._truthful_risk(variant)
+                if variant in self.models:
+                    frame[f"risk_{variant}"] = self._risk_under(self._model(variant))[0]
         frame["note"] = self._notes(k)
         return frame
 
-    def _envy_columns(self, own, cross, envy):
-        m = len(own)
-        pair_verdicts = _verdicts(envy, self.alpha)
-        reduction = own[:, None] - cross
-        np.fill_diagonal(reduction, np.nan)
+    def _envy_columns(self, k, envy):
+        m = len(self.n)
+        gaps, pair_verdicts = self._envy_matrices(k)
+        reduction = -gaps
         columns = {
             "worst_envy": np.full(m, np.nan),
             "envied_group": [""] * m,
@@ -488,14 +496,6 @@ class FairUseReport:
             if why and why != "the group uses the generic model":
                 notes[g] = "; ".join(filter(None, [notes[g], f"untested: {why}"]))
         return notes
-
-    def _truthful_risk(self, variant):
-        risks = np.full(len(self.n), np.nan)
-        for g in range(len(self.n)):
-            candidate = self.candidate_index(variant, g)
-            if candidate >= 0:
-                risks[g] = self.risks[g, candidate]
-        return risks
 
     def envy_frame(self, model=None):
         """One row per ordered pair of groups: the envy-freeness tests.
@@ -539,21 +539,17 @@ class FairUseReport:
         k = self._model(model)
         _, envy = self._tests(k)
         own, cross = self._risk_under(k)
+        gaps, verdicts = self._envy_matrices(k)
         untested = self._untested("envy", k)
-        verdicts = _verdicts(envy, self.alpha)
         labels = [group_label(g) for g in self.group_values]
-        rows = [
-            (g, h) for g in range(len(labels)) for h in range(len(labels)) if g != h
-        ]
-        g_index = np.array([g for g, _ in rows], dtype=int)
-        h_index = np.array([h for _, h in rows], dtype=int)
+        g_index, h_index = np.nonzero(~np.eye(len(labels), dtype=bool))
         return pd.DataFrame(
             {
                 "group": [labels[g] for g in g_index],
                 "reported_group": [labels[h] for h in h_index],
                 "risk_own": own[g_index],
                 "risk_reported": cross[g_index, h_index],
-                "gap": cross[g_index, h_index] - own[g_index],
+                "gap": gaps[g_index, h_index],
                 "gap_low": envy[g_index, h_index, _FIELD["low"]],
                 "gap_high": envy[g_index, h_index, _FIELD["high"]],
                 "p_value": np.fmin(
@@ -561,7 +557,9 @@ class FairUseReport:
                     envy[g_index, h_index, _FIELD["p_violation_adjusted"]],
                 ),
                 "verdict": verdicts[g_index, h_index],
-                "note": [untested[g][h] if untested else "" for g, h in rows],
+                "note": [
+                    untested[g][h] if untested else "" for g, h in zip(g_index, h_index)
+                ],
             }
         )
 

@@ -145,15 +145,7 @@ class FairUseDisplay:
         models = list(report.models if models is None else models)
         frames = [report.to_frame(model) for model in models]
         envy_model = models[0] if envy_model is None else envy_model
-        pairs = report.envy_frame(envy_model)
-        m = len(report.n)
-        gaps = np.full((m, m), np.nan)
-        pair_verdicts = np.full((m, m), "untested", dtype=object)
-        rows = [(g, h) for g in range(m) for h in range(m) if g != h]
-        if rows:
-            g_index, h_index = np.array(rows).T
-            gaps[g_index, h_index] = pairs["gap"].to_numpy()
-            pair_verdicts[g_index, h_index] = pairs["verdict"].to_numpy()
+        gaps, pair_verdicts = report._envy_matrices(report._model(envy_model))
 
         def stacked(column):
             return np.vstack([frame[column].to_numpy() for frame in frames])
