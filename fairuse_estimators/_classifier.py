@@ -60,12 +60,14 @@ from ._stats import (
     STAT_FIELDS,
     TESTS,
     adjust_pvalues,
+    paired_t_pvalues,
     paired_tests,
     resolve_rng,
     resolve_test,
 )
 from ._variants import (
     BLOCK_VARIANTS,
+    LOSS_KINDS,
     VARIANTS,
     design,
     designs,
@@ -188,8 +190,9 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         - ``"evidence"``: a group leaves the generic model only for one of
           its own personalized candidates (one-hot, intersectional,
           decoupled) whose gain over the generic model is significant at
-          ``alpha`` (one-sided ``test``, ``correction`` across those
-          candidates); among those, the lowest risk. A group whose
+          ``alpha`` (one-sided test on ``gate_loss``, ``correction`` across
+          those candidates) and at least ``min_gain`` in ``metric``; among
+          those, the lowest risk. A group whose
           predictions are then significantly worse than another group's
           route moves to that route. On the held-out evidence no group has a
           significant rationality or envy-freeness violation, and groups left
@@ -204,6 +207,33 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Ties go to the simpler candidate: the generic model, then the
         group's own one-hot, intersectional and decoupled candidates, then
         other groups' candidates.
+
+    gate_loss : {"auto", "metric", "log_loss", "brier"}, default="auto"
+        What ``routing="evidence"`` tests when it asks whether a group's own
+        candidate beats the generic model.
+
+        - ``"metric"``: ``metric`` itself, with ``test``.
+        - ``"log_loss"`` or ``"brier"``: that proper scoring rule of the
+          predicted probabilities, with a one-sided paired t-test on the
+          per-row loss differences of the group's rows. It uses every row,
+          so it detects gains in small groups that a test of the error
+          rate, informed only by the few rows where two models disagree,
+          cannot. Groups with fewer than 20 rows fall back to ``"metric"``.
+          Needs a base estimator with ``predict_proba``.
+        - ``"auto"``: ``"log_loss"`` when ``metric="error"`` and the base
+          estimator has ``predict_proba``, ``"metric"`` otherwise.
+
+        Whatever the gate tests, the candidate must also gain ``min_gain``
+        in ``metric``, and the report's verdicts always test ``metric``.
+
+    min_gain : float, default=0.01
+        Smallest gain in ``metric`` over the generic model, estimated on the
+        held-out evidence, for which ``routing="evidence"`` moves a group off
+        the generic model; in the units of the risk, so ``0.01`` is one point
+        of error rate or AUC. In large groups tiny gains are significant,
+        yet on the next sample of the group they turn into losses about as
+        often as not; ``0.0`` routes on any significant gain. The report's
+        notes name the groups kept generic by it.
 
     test : {"auto", "bootstrap", "mcnemar", "delong"}, default="auto"
         Paired test behind ``routing="evidence"`` and the verdicts in
@@ -352,6 +382,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "metric": [StrOptions(set(METRICS))],
         "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
         "routing": [StrOptions({"evidence", "best"})],
+        "gate_loss": [StrOptions({"auto", "metric", *LOSS_KINDS})],
+        "min_gain": [Interval(Real, 0, None, closed="left")],
         "test": [StrOptions(set(TESTS))],
         "alpha": [Interval(Real, 0, 1, closed="neither")],
         "correction": [StrOptions(set(CORRECTIONS))],
@@ -372,6 +404,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         metric="error",
         cv=5,
         routing="evidence",
+        gate_loss="auto",
+        min_gain=0.01,
         test="auto",
         alpha=0.1,
         correction="holm",
@@ -388,6 +422,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.metric = metric
         self.cv = cv
         self.routing = routing
+        self.gate_loss = gate_loss
+        self.min_gain = min_gain
         self.test = test
         self.alpha = alpha
         self.correction = correction
@@ -511,6 +547,23 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         check_metric_support(self.metric, base, n_classes)
         resolve_test(self.test, self.metric)
+        if self.gate_loss in LOSS_KINDS and not hasattr(base, "predict_proba"):
+            raise ValueError(
+                f"gate_loss={self.gate_loss!r} tests predicted probabilities, but "
+                f"{type(base).__name__} has no predict_proba. Use "
+                "gate_loss='metric', or wrap the estimator in CalibratedClassifierCV."
+            )
+
+    def _gate_kind(self):
+        """Per-row loss the evidence gate tests, or ``None`` for ``metric``."""
+        if self.routing != "evidence" or self.gate_loss == "metric":
+            return None
+        if self.gate_loss != "auto":
+            return self.gate_loss
+        base = self._base_estimator()
+        if self.metric == "error" and hasattr(base, "predict_proba"):
+            return "log_loss"
+        return None
 
     def _fit_params(self, X, sample_weight, fit_params):
         """Sample-aligned parameters for every base fit."""
@@ -617,7 +670,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             X_features, y, group_ids, self._blocks(group_ids), params, decoupled
         )
         with self._naming_nonfinite(X_features):
-            evidence, models = self._cross_fit(data, splits, refit)
+            evidence, losses, models = self._cross_fit(data, splits, refit)
         self.estimators_ = models
         evaluated = np.full(len(y), -1)
         for _, test in splits:
@@ -626,8 +679,11 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             self.metric, y, evidence, evaluated, self._encoding.n_groups
         )
         self._route = self._choose_routes(risks)
+        below = np.zeros(len(risks), dtype=bool)
         if self.routing == "evidence":
-            self._route = self._gated_routes(risks, y, evidence, evaluated)
+            self._route, below = self._gated_routes(
+                risks, y, evidence, evaluated, losses
+            )
         n = np.bincount(evaluated[evaluated >= 0], minlength=self._encoding.n_groups)
         self.audit_report_ = self._report(
             self.metric,
@@ -637,7 +693,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             risks,
             self._test_options(self.metric),
             n=n,
-            notes=self._fit_notes(risks, n, notes),
+            notes=self._fit_notes(risks, n, notes, below),
             n_withheld=int((group_ids < 0).sum()),
             evidence=(
                 f"{len(splits)}-fold cross-fitting"
@@ -801,8 +857,13 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         candidate it serves: block variants once per reported group.
         """
         base = self._base_estimator()
+        gate = self._gate_kind()
         common = {
-            "kind": evidence_kind(self.metric),
+            "kind": (
+                evidence_kind(self.metric)
+                if gate is None
+                else (evidence_kind(self.metric), gate)
+            ),
             "classes": np.arange(len(self.classes_)),
             "fit_params": data.params,
             "keep": keep,
@@ -873,13 +934,18 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if kind == "proba":
             shape += (len(self.classes_),)
         evidence = np.zeros(shape, dtype=np.intp if kind == "label" else float)
+        gate = self._gate_kind()
+        losses = None if gate is None else np.zeros(shape[:2])
         models = None
         for rows, (variant, g, (model, scores)) in zip(folds, results):
             for candidate, score in zip(self._candidates_of(variant, g), scores):
-                evidence[candidate, rows] = score
+                if gate is None:
+                    evidence[candidate, rows] = score
+                else:
+                    evidence[candidate, rows], losses[candidate, rows] = score
             if model is not None:
                 models = self._collect(models, variant, g, model)
-        return evidence, models
+        return evidence, losses, models
 
     def _candidates_of(self, variant, group):
         """Candidate indices a fitted variant model serves, in group order."""
@@ -939,13 +1005,21 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             routes[g] = order[np.flatnonzero(ordered <= best + _TIE_TOLERANCE)[0]]
         return routes
 
-    def _gated_routes(self, risks, y, evidence, group_ids):
+    def _gated_routes(self, risks, y, evidence, group_ids, losses=None):
         """Routes that leave the generic model only on a significant gain.
 
         Each group tests its own personalized candidates (at most one per
         variant) against the generic model, with ``correction`` across them;
-        a small family keeps the tests powerful. Other groups' candidates
-        enter only when they are significantly better than the group's route.
+        a small family keeps the tests powerful. With per-row ``losses`` of
+        ``gate_loss`` the tests are paired t-tests on them (groups of at
+        least ``MIN_TEST_ROWS`` rows), and ``test`` on ``metric`` otherwise.
+        A significant candidate must also gain ``min_gain`` in ``metric``.
+        Other groups' candidates enter only when they are significantly
+        better than the group's route.
+
+        Returns the routes and, per group, whether it kept the generic model
+        although a candidate's gain was significant, because that gain was
+        below ``min_gain``.
         """
         n_groups, n_candidates = risks.shape
         own = np.zeros_like(risks, dtype=bool)
@@ -958,26 +1032,36 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         )
         allowed = np.zeros((n_groups, n_candidates), dtype=bool)
         allowed[:, 0] = True
+        turned_down = np.zeros(n_groups, dtype=bool)
         if len(comparisons):
-            results, _ = paired_tests(
-                resolve_test(self.test, self.metric),
-                self.metric,
-                y,
-                evidence,
-                group_ids,
-                comparisons,
-                alpha=self.alpha,
-                n_bootstrap=self.n_bootstrap,
-                rng=resolve_rng(self.random_state),
-                verbose=self.verbose,
-            )
-            p_gain = results[:, FIELDS.index("p_gain")]
+            p_gain = np.full(len(comparisons), np.nan)
+            if losses is not None:
+                p_gain = paired_t_pvalues(losses, group_ids, comparisons)
+            on_metric = np.isnan(p_gain)
+            if on_metric.any():
+                results, _ = paired_tests(
+                    resolve_test(self.test, self.metric),
+                    self.metric,
+                    y,
+                    evidence,
+                    group_ids,
+                    comparisons[on_metric],
+                    alpha=self.alpha,
+                    n_bootstrap=self.n_bootstrap,
+                    rng=resolve_rng(self.random_state),
+                    verbose=self.verbose,
+                )
+                p_gain[on_metric] = results[:, FIELDS.index("p_gain")]
             for g in range(n_groups):
                 mine = comparisons[:, 0] == g
                 p_gain[mine] = adjust_pvalues(p_gain[mine], self.correction)
             with np.errstate(invalid="ignore"):
                 significant = p_gain <= self.alpha
-            allowed[pairs[significant, 0], pairs[significant, 1]] = True
+            gains = risks[pairs[:, 0], 0] - risks[pairs[:, 0], pairs[:, 1]]
+            enough = gains >= self.min_gain - _TIE_TOLERANCE
+            chosen = pairs[significant & enough]
+            allowed[chosen[:, 0], chosen[:, 1]] = True
+            turned_down[pairs[significant & ~enough, 0]] = True
         routes = self._choose_routes(risks, allowed)
         # A group that significantly prefers another group's route takes it.
         # Its risk strictly drops and no new route appears, so this ends.
@@ -999,7 +1083,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             g = int(np.flatnonzero(violated.any(axis=1))[0])
             gaps = np.where(violated[g], envy[g, :, FIELDS.index("gain")], np.inf)
             routes[g] = routes[int(np.argmin(gaps))]
-        return routes
+        return routes, turned_down & (routes == 0)
 
     def _test_options(self, metric, **overrides):
         """Options of the fair-use tests; ``None`` overrides mean our own."""
@@ -1027,15 +1111,19 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         names = ["routed"] + [VARIANTS[1 + j] for j in fitted]
         return names, np.vstack([self._route, own[:, fitted].T])
 
-    def _fit_notes(self, risks, n, notes):
+    def _fit_notes(self, risks, n, notes, below):
         notes = list(notes)
         for g in range(self._encoding.n_groups):
+            reason = None
             if np.isnan(risks[g]).all():
                 reason = (
                     "no evaluation rows"
                     if n[g] == 0
                     else f"{self.metric} is undefined on these rows"
                 )
+            elif below[g]:
+                reason = f"significant gains below min_gain={self.min_gain:g}"
+            if reason is not None:
                 notes[g] = "; ".join(
                     filter(None, [notes[g], f"kept generic: {reason}"])
                 )

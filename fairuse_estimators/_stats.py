@@ -40,7 +40,7 @@ import sys
 
 import numpy as np
 from scipy import sparse
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr, ndtri, stdtr
 from scipy.stats import beta, binom, rankdata
 from sklearn.utils import check_random_state
 
@@ -180,6 +180,44 @@ def paired_tests(
         risks = group_risks(metric, y_g, evidence_g, np.zeros(len(rows), int), 1)[0]
         result[which, 0] = risks[pairs[:, 0]] - risks[pairs[:, 1]]
     return result, untested
+
+
+def paired_t_pvalues(losses, group_ids, comparisons):
+    """One-sided paired t-test p-values of gains in a per-row loss.
+
+    Parameters
+    ----------
+    losses : ndarray of shape (C, n)
+        Loss of every candidate on every row, e.g. its log loss.
+    group_ids : ndarray of int of shape (n,)
+    comparisons : ndarray of int of shape (K, 3)
+        Rows ``(group, a, b)``; the alternative is that ``b`` has the lower
+        mean loss on the group's rows.
+
+    Returns
+    -------
+    p_gain : ndarray of shape (K,)
+        ``nan`` for groups with fewer than :data:`MIN_TEST_ROWS` rows, too
+        few for the t distribution to describe the mean difference.
+    """
+    p_gain = np.full(len(comparisons), np.nan)
+    for g in np.unique(comparisons[:, 0]):
+        which = np.flatnonzero(comparisons[:, 0] == g)
+        rows = np.flatnonzero(group_ids == g)
+        if len(rows) < MIN_TEST_ROWS:
+            continue
+        a, b = comparisons[which, 1], comparisons[which, 2]
+        difference = losses[a[:, None], rows] - losses[b[:, None], rows]
+        mean = difference.mean(axis=1)
+        spread = difference.std(axis=1, ddof=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = mean / (spread / np.sqrt(len(rows)))
+        # A difference that is the same on every row: certain if positive,
+        # and no evidence of a gain otherwise.
+        p_gain[which] = np.where(
+            spread > 0, stdtr(len(rows) - 1, -t), np.where(mean > 0, 0.0, 1.0)
+        )
+    return p_gain
 
 
 def _untested_reason(test, metric, y_g):

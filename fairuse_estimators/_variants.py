@@ -15,9 +15,13 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import _check_method_params
 
+from ._metrics import row_losses
+
 VARIANTS = ("generic", "onehot", "intersectional", "decoupled")
 #: Variants whose fitted model takes an indicator block after the features.
 BLOCK_VARIANTS = ("onehot", "intersectional")
+#: Proper scoring rules a task can return as per-row losses.
+LOSS_KINDS = ("log_loss", "brier")
 
 
 def find_candidate(candidate_variants, candidate_groups, variant, group):
@@ -108,7 +112,10 @@ def fit_and_score(
         Indicator block of the variant for the training rows.
     evaluate : list of (rows, indicator row or None)
         Rows to score and the reported group's indicator row for each.
-    kind : {"label", "score", "proba"}
+    kind : {"label", "score", "proba", "log_loss", "brier"} or tuple of them
+        What to return for each evaluated row: predictions of an evidence
+        kind, or the row's loss of the predicted probabilities. A tuple asks
+        for several at once.
     classes : ndarray of int
         The encoded classes, ``arange(n_classes)``.
     fit_params : dict
@@ -120,15 +127,27 @@ def fit_and_score(
     -------
     estimator : fitted estimator or None
     evidence : list of ndarray, one per entry of ``evaluate``
+        A tuple of arrays per entry, one per kind, when ``kind`` is a tuple.
     """
     estimator = clone(base)
     params = _check_method_params(X, params=fit_params, indices=train)
     estimator.fit(design(X, train, block), y[train], **params)
+    kinds = kind if isinstance(kind, tuple) else (kind,)
     evidence = [
-        predict_evidence(estimator, matrix, kind, classes)
-        for matrix in designs(X, evaluate)
+        tuple(_scored(estimator, matrix, k, classes, y[rows]) for k in kinds)
+        for (rows, _), matrix in zip(evaluate, designs(X, evaluate))
     ]
+    if not isinstance(kind, tuple):
+        evidence = [scores for (scores,) in evidence]
     return (estimator if keep else None), evidence
+
+
+def _scored(estimator, X, kind, classes, y):
+    """Evidence of ``kind``, or per-row losses for ``"log_loss"``/``"brier"``."""
+    if kind in LOSS_KINDS:
+        proba = predict_evidence(estimator, X, "proba", classes)
+        return row_losses(kind, y, proba[None])[0]
+    return predict_evidence(estimator, X, kind, classes)
 
 
 def designs(X, evaluate):

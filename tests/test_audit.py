@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import (
     HEART_GROUPS,
@@ -11,7 +12,7 @@ from conftest import (
 )
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.compose import make_column_transformer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -19,6 +20,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from fairuse_estimators import FairUseClassifier, __version__, audit_fair_use
+from fairuse_estimators.datasets import load_dataset
 
 
 @pytest.mark.parametrize("test", ["mcnemar", "bootstrap"])
@@ -166,8 +168,19 @@ def test_fairuse_classifier_audit_rejects_unknown_labels(heart, scaled_lr):
         clf.audit(X, np.where(np.arange(len(y)) == 0, 7, y))
 
 
-@pytest.mark.parametrize("metric", ["error", "auc", "log_loss", "ece"])
-def test_evidence_routing_leaves_no_significant_violation(metric, heart, scaled_lr):
+@pytest.mark.parametrize(
+    "metric, gate_loss",
+    [
+        ("error", "metric"),
+        ("error", "log_loss"),
+        ("auc", "metric"),
+        ("log_loss", "metric"),
+        ("ece", "metric"),
+    ],
+)
+def test_evidence_routing_leaves_no_significant_violation(
+    metric, gate_loss, heart, scaled_lr
+):
     """Check that evidence routing has no significant violation on its evidence."""
     datasets = [
         heart,
@@ -185,6 +198,7 @@ def test_evidence_routing_leaves_no_significant_violation(metric, heart, scaled_
             group_columns=groups,
             metric=metric,
             routing="evidence",
+            gate_loss=gate_loss,
             n_bootstrap=200,
             random_state=0,
         ).fit(X, y)
@@ -194,8 +208,11 @@ def test_evidence_routing_leaves_no_significant_violation(metric, heart, scaled_
         frame = clf.audit_report_.to_frame()
         generic = frame["route"] == "generic"
         assert set(clf.audit_report_.generic_groups()) == set(frame.index[generic])
-        # A group that left the generic model did so on a significant gain.
-        assert (frame.loc[~generic, "rationality"] == "gain").all()
+        # A group that left the generic model gained at least min_gain...
+        assert (frame.loc[~generic, "gain"] >= clf.min_gain - 1e-12).all()
+        if gate_loss == "metric":
+            # ... and, tested on the metric itself, its gain is significant.
+            assert (frame.loc[~generic, "rationality"] == "gain").all()
 
 
 def test_evidence_routing_personalizes_on_strong_evidence():
@@ -296,3 +313,92 @@ def test_audit_fair_use_envy_risks_equal_predictions_as_reported(heart, metric):
             else:
                 key = (", ".join(own), ", ".join(other))
                 assert_allclose(pairs.loc[key, "risk_reported"], risk)
+
+
+def _shifted_group_data(seed, shift, n=400, small=0.25):
+    """One feature, and a group column whose smaller level shifts the log-odds."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    g = np.where(rng.random(n) < small, "small", "large")
+    logits = 1.5 * x + shift * (g == "small")
+    y = (rng.random(n) < 1 / (1 + np.exp(-logits))).astype(int)
+    return pd.DataFrame({"x": x, "g": g}), y
+
+
+def _personalized_groups(X, y, seed, **params):
+    clf = FairUseClassifier(
+        LogisticRegression(),
+        group_columns=["g"],
+        variants=("generic", "onehot"),
+        min_gain=0.0,
+        random_state=seed,
+        **params,
+    ).fit(X, y)
+    return {
+        group for group, (variant, _) in clf.routing_.items() if variant != "generic"
+    }
+
+
+def test_log_loss_gate_finds_gains_the_error_test_misses():
+    """Check that testing log loss personalizes a shifted small group more often."""
+    found = {"log_loss": 0, "metric": 0}
+    for seed in range(12):
+        X, y = _shifted_group_data(seed, shift=1.5)
+        for gate_loss in found:
+            found[gate_loss] += ("small",) in _personalized_groups(
+                X, y, seed, gate_loss=gate_loss
+            )
+    assert found["log_loss"] >= found["metric"] + 3
+
+
+def test_log_loss_gate_keeps_groups_generic_under_the_null():
+    """Check that groups without a shift rarely leave the generic model."""
+    left = 0
+    n_worlds = 30
+    for seed in range(n_worlds):
+        X, y = _shifted_group_data(100 + seed, shift=0.0, small=0.5)
+        left += len(_personalized_groups(X, y, seed, gate_loss="log_loss"))
+    # 60 group tests at alpha = 0.1: Binomial(60, 0.1) exceeds 13 with
+    # probability below 0.01.
+    assert left <= 13
+
+
+def test_min_gain_keeps_small_significant_gains_generic(scaled_lr):
+    """Check that gains below min_gain stay generic and the notes say why."""
+    bunch = load_dataset("whas500")
+    groups = list(bunch.group_columns)
+
+    def fit(min_gain):
+        return FairUseClassifier(
+            scaled_lr, group_columns=groups, min_gain=min_gain, random_state=0
+        ).fit(bunch.data, bunch.target)
+
+    free = fit(0.0).audit_report_.to_frame()
+    gains = free.loc[free["route"] != "generic", "gain"].sort_values()
+    assert len(gains) >= 2 and gains.iloc[0] < gains.iloc[-1]
+    threshold = (gains.iloc[0] + gains.iloc[-1]) / 2
+    clf = fit(threshold)
+    frame = clf.audit_report_.to_frame()
+    kept = gains.index[gains < threshold]
+    assert (frame.loc[kept, "route"] == "generic").all()
+    assert (frame.loc[gains.index[gains >= threshold], "route"] != "generic").all()
+    notes = dict(zip(clf.groups_, clf.audit_report_.notes))
+    for group in kept:
+        assert f"significant gains below min_gain={threshold:g}" in notes[group]
+
+
+def test_gate_loss_needs_probabilities():
+    """Check that an explicit proper-score gate needs predict_proba, auto does not."""
+    X, y = random_grouped_data(0, n=300)
+    base = RidgeClassifier()
+    with pytest.raises(ValueError, match="gate_loss='log_loss' tests predicted"):
+        FairUseClassifier(base, group_columns=["g0", "g1"], gate_loss="log_loss").fit(
+            X, y
+        )
+    clf = FairUseClassifier(base, group_columns=["g0", "g1"], random_state=0)
+    clf.fit(X, y)
+    assert clf._gate_kind() is None
+    lr = FairUseClassifier(LogisticRegression(), group_columns=["g0", "g1"])
+    assert lr._gate_kind() == "log_loss"
+    assert lr.set_params(metric="auc")._gate_kind() is None
+    assert lr.set_params(metric="error", routing="best")._gate_kind() is None

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.stats import binom, binomtest, norm
+from scipy.stats import binom, binomtest, norm, ttest_rel
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from fairuse_estimators._audit import fair_use_statistics
@@ -11,6 +11,7 @@ from fairuse_estimators._stats import (
     _percentile,
     adjust_pvalues,
     bootstrap_risks,
+    paired_t_pvalues,
     paired_tests,
     replicate_risks,
     resolve_test,
@@ -251,6 +252,45 @@ def test_paired_tests_mark_small_and_one_class_groups_untested():
         **options,
     )
     assert "10 rows < 20" in untested[0]
+
+
+def test_paired_t_pvalues_equal_scipy_ttest_rel():
+    """Check the gate's one-sided paired t-test against scipy, group by group."""
+    rng = np.random.default_rng(0)
+    group_ids = np.repeat([0, 1, 2], [25, 60, 19])
+    losses = rng.exponential(size=(3, len(group_ids)))
+    losses[1, group_ids == 1] -= 1.0  # candidate 1 gains on group 1
+    comparisons = np.array([[0, 0, 1], [0, 0, 2], [1, 0, 1], [1, 2, 1], [2, 0, 1]])
+    p_gain = paired_t_pvalues(losses, group_ids, comparisons)
+    for (g, a, b), p in zip(comparisons[:4], p_gain[:4]):
+        rows = group_ids == g
+        expected = ttest_rel(losses[a, rows], losses[b, rows], alternative="greater")
+        assert_allclose(p, expected.pvalue, rtol=1e-10)
+    assert p_gain[2] < 0.01
+    assert np.isnan(p_gain[4])  # 19 rows < MIN_TEST_ROWS: left to the metric's test
+
+
+def test_paired_t_pvalues_on_constant_differences():
+    """Check that identical losses give no evidence and a constant gain certainty."""
+    group_ids = np.zeros(30, int)
+    losses = np.vstack([np.ones(30), np.ones(30), np.full(30, 0.5)])
+    comparisons = np.array([[0, 0, 1], [0, 0, 2], [0, 2, 0]])
+    assert_array_equal(paired_t_pvalues(losses, group_ids, comparisons), [1, 0, 1])
+
+
+def test_paired_t_pvalues_hold_their_level_under_the_null():
+    """Check the type I error of the t-test on skewed per-row log losses."""
+    rng = np.random.default_rng(1)
+    rejections = 0
+    n_worlds = 400
+    for _ in range(n_worlds):
+        # Two exchangeable candidates: per-row log losses with heavy right tails.
+        p = rng.beta(0.5, 0.5, size=(2, 40)).clip(1e-6, 1 - 1e-6)
+        losses = -np.log(p)
+        p_gain = paired_t_pvalues(losses, np.zeros(40, int), np.array([[0, 0, 1]]))
+        rejections += p_gain[0] <= ALPHA
+    # Binomial(400, 0.1) exceeds 55 with probability below 0.01.
+    assert rejections <= 55
 
 
 def _null_error_world(rng, n_groups, n_per_group, n_candidates):
