@@ -1,0 +1,376 @@
+"""Gating rules of evidence routing, side by side on the same cross-fitted evidence.
+
+For each bundled dataset and each stratified 80/20 split (the splits of
+``paper_table.py``), ``FairUseClassifier`` is fitted once on the 80%; its
+out-of-fold evidence (predicted labels and per-row log losses of every
+candidate) and every candidate's predictions on the 20% are kept. Each gating
+rule then picks routes from the same evidence, and the routes are scored on
+the test split:
+
+- ``harm ratio``: groups per split whose test error is above the generic
+  model's, summed over the datasets, divided by the same sum for 1Hot (the
+  goal of issue 4 is at most 0.25);
+- the test error of each dataset minus the best of generic, 1Hot, All and
+  DCP (goal at most +1 point).
+
+Rules (every group tests only its own candidates: one-hot, intersectional,
+decoupled; among the allowed ones it takes the lowest risk):
+
+- ``mcnemar holm``: exact McNemar tests at 0.1, Holm across the group's
+  candidates (the default until gate_loss and min_gain);
+- ``mcnemar none``: the same without the correction;
+- ``mcnemar mid-p holm``: the mid-p McNemar test;
+- ``mcnemar sequence``: fixed-sequence testing at 0.1, the variants ordered by
+  their pooled gain on the other groups' rows;
+- ``shrinkage``: each group's error gain shrunk toward the variant's mean gain
+  over groups (random-effects, DerSimonian-Laird), routed when the shrunk gain
+  is significant at 0.1;
+- ``pooled variant``: a variant significantly better over all rows (Holm across
+  variants) is allowed for every group whose own gain is not negative;
+- ``bootstrap max-t``: Romano-Wolf step-down over the group's candidates with a
+  studentized bootstrap of the error gains, at 0.1;
+- ``log loss holm``: paired t-tests of the per-row log loss at 0.1, Holm
+  across the group's candidates, with no worse error on the evidence;
+- ``log loss holm, min gain d``: the same, and the error gain on the evidence
+  at least ``d`` (``d = 0.01`` is the library's default);
+- ``FairUseClassifier default``: the routes the fitted classifier chose, which
+  add to the previous rule the move of a group to another group's route when
+  that is significantly better for it.
+
+Run from the repository root (the logistic regression takes about 4 minutes
+for 100 splits)::
+
+    .venv/bin/python benchmarks/gating_rules.py --splits 100
+    .venv/bin/python benchmarks/gating_rules.py --model forest --splits 20 \\
+        --datasets heart whas500 aids
+"""
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from paper_table import _markdown_table
+from scipy.stats import binom, norm
+from sklearn.model_selection import StratifiedShuffleSplit
+
+from fairuse_estimators import FairUseClassifier
+from fairuse_estimators._estimators import make_estimator
+from fairuse_estimators._stats import adjust_pvalues, paired_t_pvalues
+from fairuse_estimators._variants import encode_labels
+from fairuse_estimators.datasets import list_datasets, load_dataset
+
+ALPHA = 0.1
+
+
+class _Kept(FairUseClassifier):
+    """Keeps the evidence the gate sees."""
+
+    def _gated_routes(self, risks, y, evidence, group_ids, losses=None):
+        self.kept_ = (risks, y, evidence, group_ids, losses)
+        return super()._gated_routes(risks, y, evidence, group_ids, losses)
+
+
+def collect(name, model, n_splits):
+    """Evidence and test predictions of every split of one dataset."""
+    bunch = load_dataset(name)
+    X, y, groups = bunch.data, np.asarray(bunch.target), list(bunch.group_columns)
+    key = (
+        X[groups].astype(str).agg("|".join, axis=1)
+        + "|"
+        + pd.Series(y, index=X.index).astype(str)
+    )
+    splitter = StratifiedShuffleSplit(n_splits, test_size=0.2, random_state=0)
+    worlds = []
+    for split, (train, test) in enumerate(splitter.split(X, key)):
+        clf = _Kept(
+            make_estimator(model, split),
+            group_columns=groups,
+            gate_loss="log_loss",
+            random_state=split,
+        ).fit(X.iloc[train], y[train])
+        risks, y_fit, labels, group_ids, losses = clf.kept_
+        X_test, _ = clf._validate_X(X.iloc[test], reset=False)
+        features, columns = clf._split_X(X_test)
+        test_ids, _ = clf._encoding.transform(columns, clf._group_column_names())
+        worlds.append(
+            {
+                "risks": risks,
+                "wrong": labels != y_fit,
+                "losses": losses,
+                "group_ids": group_ids,
+                "own": clf._own_candidates(),
+                "test_wrong": clf._pool_evidence(features, test_ids, "label")
+                != encode_labels(y[test], clf.classes_),
+                "test_ids": test_ids,
+                "routes": clf._route.copy(),
+            }
+        )
+    return worlds
+
+
+# ------------------------------------------------------------------- rules
+
+
+def _own(world, g):
+    own, risks = world["own"][g], world["risks"][g]
+    return [int(k) for k in own if k > 0 and np.isfinite(risks[k])]
+
+
+def _mcnemar_p(wrong_a, wrong_b, mid=False):
+    b = int(np.sum(wrong_a & ~wrong_b))
+    c = int(np.sum(~wrong_a & wrong_b))
+    if b + c == 0:
+        return 1.0
+    if mid:
+        return binom.sf(b, b + c, 0.5) + 0.5 * binom.pmf(b, b + c, 0.5)
+    return binom.sf(b - 1, b + c, 0.5)
+
+
+def _pick(world, allowed):
+    """Lowest-risk allowed candidate per group; ties go to the generic model."""
+    risks = world["risks"]
+    routes = np.zeros(len(risks), dtype=int)
+    for g, candidates in enumerate(allowed):
+        best = risks[g, 0]
+        for k in sorted(candidates):
+            if risks[g, k] < best - 1e-12:
+                routes[g], best = k, risks[g, k]
+    return routes
+
+
+def _tested(world, p_values, correction="holm", min_gain=None):
+    allowed = []
+    for g, p in enumerate(p_values):
+        ks = _own(world, g)
+        p = adjust_pvalues(np.asarray(p, float), correction) if ks else []
+        chosen = [k for k, q in zip(ks, p) if q <= ALPHA]
+        if min_gain is not None:
+            risks = world["risks"][g]
+            chosen = [k for k in chosen if risks[0] - risks[k] >= min_gain - 1e-12]
+        allowed.append(chosen)
+    return _pick(world, allowed)
+
+
+def rule_mcnemar(world, correction="holm", mid=False):
+    wrong, ids = world["wrong"], world["group_ids"]
+    p = [
+        [
+            _mcnemar_p(wrong[0, ids == g], wrong[k, ids == g], mid)
+            for k in _own(world, g)
+        ]
+        for g in range(len(world["risks"]))
+    ]
+    return _tested(world, p, correction)
+
+
+def rule_sequence(world):
+    wrong, ids, own = world["wrong"], world["group_ids"], world["own"]
+    rows = np.arange(len(ids))
+    allowed = []
+    for g in range(len(world["risks"])):
+        other = (ids >= 0) & (ids != g)
+        pooled = []
+        for j in range(own.shape[1]):
+            candidate = np.maximum(own[np.maximum(ids, 0), j], 0)
+            pooled.append(wrong[0, other].sum() - wrong[candidate, rows][other].sum())
+        chosen = []
+        for j in np.argsort(-np.asarray(pooled), kind="stable"):
+            k = own[g, j]
+            if k <= 0 or not np.isfinite(world["risks"][g, k]):
+                continue
+            if _mcnemar_p(wrong[0, ids == g], wrong[k, ids == g]) > ALPHA:
+                break
+            chosen.append(int(k))
+        allowed.append(chosen)
+    return _pick(world, allowed)
+
+
+def _gain_and_variance(world, g, k):
+    rows = world["group_ids"] == g
+    d = world["wrong"][0, rows].astype(float) - world["wrong"][k, rows]
+    n = len(d)
+    return d.mean(), max(d.var(ddof=1) / n if n > 1 else 0.0, 0.25 / n**2)
+
+
+def rule_shrinkage(world):
+    own, m = world["own"], len(world["risks"])
+    allowed = [[] for _ in range(m)]
+    for j in range(own.shape[1]):
+        groups = [g for g in range(m) if own[g, j] in _own(world, g)]
+        if len(groups) < 2:
+            continue
+        stats = np.array([_gain_and_variance(world, g, own[g, j]) for g in groups])
+        d, v = stats[:, 0], stats[:, 1]
+        w = 1 / v
+        mu = np.sum(w * d) / w.sum()
+        q = np.sum(w * (d - mu) ** 2)
+        tau2 = max(0.0, (q - (len(d) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+        shrink = tau2 / (tau2 + v)
+        mean = mu + shrink * (d - mu)
+        variance = shrink * v + (1 - shrink) ** 2 / w.sum()
+        for g, z in zip(groups, mean / np.sqrt(variance)):
+            if z > norm.ppf(1 - ALPHA):
+                allowed[g].append(int(own[g, j]))
+    return _pick(world, allowed)
+
+
+def rule_pooled(world):
+    wrong, ids, own = world["wrong"], world["group_ids"], world["own"]
+    rows = np.arange(len(ids))
+    p = []
+    for j in range(own.shape[1]):
+        candidate = np.maximum(own[np.maximum(ids, 0), j], 0)
+        p.append(_mcnemar_p(wrong[0], wrong[candidate, rows]))
+    p = adjust_pvalues(np.asarray(p), "holm")
+    allowed = []
+    for g in range(len(world["risks"])):
+        risks = world["risks"][g]
+        allowed.append(
+            [
+                int(own[g, j])
+                for j in range(own.shape[1])
+                if p[j] <= ALPHA
+                and own[g, j] in _own(world, g)
+                and risks[own[g, j]] <= risks[0]
+            ]
+        )
+    return _pick(world, allowed)
+
+
+def rule_max_t(world, n_bootstrap=1000):
+    rng = np.random.default_rng(0)
+    wrong, ids = world["wrong"].astype(float), world["group_ids"]
+    allowed = []
+    for g in range(len(world["risks"])):
+        ks = _own(world, g)
+        rows = np.flatnonzero(ids == g)
+        if not ks:
+            allowed.append([])
+            continue
+        d = wrong[0, rows][None] - wrong[ks][:, rows]
+        gains = d.mean(axis=1)
+        counts = rng.multinomial(
+            len(rows), np.full(len(rows), 1 / len(rows)), n_bootstrap
+        )
+        replicates = counts @ d.T / len(rows)
+        spread = np.maximum(replicates.std(axis=0), 1e-9)
+        centred = (replicates - gains) / spread
+        t = gains / spread
+        adjusted, running = np.empty(len(ks)), 0.0
+        for step, k in enumerate(np.argsort(-t)):
+            rest = np.argsort(-t)[step:]
+            p = (1 + np.sum(centred[:, rest].max(axis=1) >= t[k])) / (n_bootstrap + 1)
+            running = max(running, p)
+            adjusted[k] = running
+        allowed.append([k for k, p in zip(ks, adjusted) if p <= ALPHA])
+    return _pick(world, allowed)
+
+
+def rule_log_loss(world, min_gain=0.0):
+    ids, m = world["group_ids"], len(world["risks"])
+    comparisons = np.array([(g, 0, k) for g in range(m) for k in _own(world, g)])
+    p_all = paired_t_pvalues(world["losses"], ids, comparisons)
+    p = []
+    for g in range(m):
+        mine = comparisons[:, 0] == g
+        own_p = p_all[mine]
+        # Groups below 20 rows fall back to the exact McNemar test.
+        wrong = world["wrong"]
+        own_p = [
+            q if np.isfinite(q) else _mcnemar_p(wrong[0, ids == g], wrong[k, ids == g])
+            for q, k in zip(own_p, comparisons[mine, 2])
+        ]
+        p.append(own_p)
+    return _tested(world, p, min_gain=min_gain)
+
+
+RULES = {
+    "FairUseClassifier default": lambda w: w["routes"],
+    "mcnemar holm": rule_mcnemar,
+    "mcnemar none": lambda w: rule_mcnemar(w, correction="none"),
+    "mcnemar mid-p holm": lambda w: rule_mcnemar(w, mid=True),
+    "mcnemar sequence": rule_sequence,
+    "shrinkage": rule_shrinkage,
+    "pooled variant": rule_pooled,
+    "bootstrap max-t": rule_max_t,
+    "log loss holm": rule_log_loss,
+    "log loss holm, min gain 0.005": lambda w: rule_log_loss(w, 0.005),
+    "log loss holm, min gain 0.01": lambda w: rule_log_loss(w, 0.01),
+    "log loss holm, min gain 0.02": lambda w: rule_log_loss(w, 0.02),
+}
+FIXED = {"generic": None, "1Hot": 0, "All": 1, "DCP": 2}
+
+
+def score(worlds, routes_of):
+    """Mean test error (points) and mean harmed groups per split."""
+    errors, harmed = [], []
+    for world in worlds:
+        routes = routes_of(world)
+        ids, test_wrong = world["test_ids"], world["test_wrong"]
+        known = ids >= 0
+        chosen = test_wrong[routes[ids[known]], np.flatnonzero(known)]
+        errors.append(chosen.mean())
+        generic = test_wrong[0, known]
+        harmed.append(
+            sum(
+                chosen[ids[known] == g].mean() > generic[ids[known] == g].mean() + 1e-12
+                for g in np.unique(ids[known])
+            )
+        )
+    return 100 * np.mean(errors), np.mean(harmed)
+
+
+def _fixed(column):
+    def routes(world):
+        if column is None:
+            return np.zeros(len(world["risks"]), dtype=int)
+        return np.maximum(world["own"][:, column], 0)
+
+    return routes
+
+
+def compare(data, lo, hi):
+    rows = []
+    reference = {
+        name: {method: score(worlds[lo:hi], _fixed(c)) for method, c in FIXED.items()}
+        for name, worlds in data.items()
+    }
+    onehot_harm = sum(ref["1Hot"][1] for ref in reference.values())
+    for rule, routes_of in RULES.items():
+        row = {"rule": rule}
+        harm = 0.0
+        for name, worlds in data.items():
+            error, harmed = score(worlds[lo:hi], routes_of)
+            best = min(value[0] for value in reference[name].values())
+            row[f"{name} gap"] = error - best
+            harm += harmed
+        row["harm ratio"] = harm / onehot_harm
+        rows.append(row)
+    frame = pd.DataFrame(rows).set_index("rule")
+    gaps = [c for c in frame.columns if c.endswith("gap")]
+    frame["largest gap"] = frame[gaps].max(axis=1)
+    return frame[["harm ratio", "largest gap", *gaps]]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--splits", type=int, default=20)
+    parser.add_argument("--model", default="logistic")
+    parser.add_argument("--datasets", nargs="*", default=list_datasets())
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    start = time.perf_counter()
+    data = {name: collect(name, args.model, args.splits) for name in args.datasets}
+    print(f"{args.model}, fitted in {time.perf_counter() - start:.0f} s")
+    slices = [(0, min(20, args.splits))]
+    if args.splits > 20:
+        slices.append((0, args.splits))
+    for lo, hi in slices:
+        print(f"\nsplits {lo + 1} to {hi}")
+        print(_markdown_table(compare(data, lo, hi).round(2).reset_index()))
+
+
+if __name__ == "__main__":
+    main()
