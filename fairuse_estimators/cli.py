@@ -101,6 +101,8 @@ def make_classifier(args, group_columns):
         metric=args.metric,
         test=args.test,
         alpha=args.alpha,
+        gate_loss=args.gate_loss,
+        min_gain=args.min_gain,
         random_state=args.seed,
         verbose=args.verbose,
     )
@@ -270,6 +272,20 @@ def _model_options(parser, *, split):
         type=float,
         default=0.1,
         help="significance level (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--gate-loss",
+        choices=("auto", "metric", "log_loss", "brier"),
+        default="auto",
+        help="what decides whether a group leaves the generic model: auto tests "
+        "the log loss for error and the metric otherwise (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--min-gain",
+        type=float,
+        default=0.01,
+        help="smallest gain in the metric for which a group leaves the generic "
+        "model (default: %(default)s)",
     )
     if split:
         parser.add_argument(

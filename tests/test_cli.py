@@ -278,3 +278,19 @@ def test_fairuse_fit_without_skops_says_how_to_install(heart_csv, tmp_path):
     )
     _assert_one_line_error(result, 'pip install "fairuse-estimators[skops]"')
     assert not (tmp_path / "m.skops").exists()
+
+
+@pytest.mark.parametrize("min_gain, personalized", [("0.01", True), ("1.0", False)])
+def test_fairuse_audit_passes_the_gate_options(
+    min_gain, personalized, threshold_csv, tmp_path
+):
+    """Check that --min-gain and --gate-loss reach the routing."""
+    result = fairuse(
+        "audit", threshold_csv, "--target", "y", "--groups", "group",
+        "--gate-loss", "brier", "--min-gain", min_gain,
+        "--json", tmp_path / "a.json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "a.json").read_text())
+    routes = {row["route"] for row in report["models"]["routed"]["groups"]}
+    assert (routes != {"generic"}) is personalized
