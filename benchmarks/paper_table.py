@@ -278,7 +278,10 @@ def main():
     if not args.from_csv:
         results = ROOT / "benchmarks" / "results"
         results.mkdir(exist_ok=True)
-        name = "_".join(["paper_table", *args.models, *args.metrics])
+        parts = ["paper_table", *args.models, *args.metrics]
+        if sorted(args.datasets) != sorted(list_datasets()):
+            parts += args.datasets
+        name = "_".join(parts)
         raw.to_csv(results / f"{name}.csv", index=False)
         print(f"wrote {results / f'{name}.csv'}")
     if not args.no_write:
