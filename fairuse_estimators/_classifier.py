@@ -935,7 +935,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             shape += (len(self.classes_),)
         evidence = np.zeros(shape, dtype=np.intp if kind == "label" else float)
         gate = self._gate_kind()
-        losses = None if gate is None else np.zeros(shape[:2])
+        # Single precision halves the memory; the t-tests cast back per group.
+        losses = None if gate is None else np.zeros(shape[:2], dtype=np.float32)
         models = None
         for rows, (variant, g, (model, scores)) in zip(folds, results):
             for candidate, score in zip(self._candidates_of(variant, g), scores):

@@ -207,7 +207,7 @@ def paired_t_pvalues(losses, group_ids, comparisons):
         if len(rows) < MIN_TEST_ROWS:
             continue
         a, b = comparisons[which, 1], comparisons[which, 2]
-        difference = losses[a[:, None], rows] - losses[b[:, None], rows]
+        difference = losses[a[:, None], rows].astype(float) - losses[b[:, None], rows]
         mean = difference.mean(axis=1)
         spread = difference.std(axis=1, ddof=1)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -146,7 +146,8 @@ def _scored(estimator, X, kind, classes, y):
     """Evidence of ``kind``, or per-row losses for ``"log_loss"``/``"brier"``."""
     if kind in LOSS_KINDS:
         proba = predict_evidence(estimator, X, "proba", classes)
-        return row_losses(kind, y, proba[None])[0]
+        # Single precision is ample for a t-test and halves what is shipped back.
+        return row_losses(kind, y, proba[None])[0].astype(np.float32)
     return predict_evidence(estimator, X, kind, classes)
 
 
