@@ -869,23 +869,33 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             "keep": keep,
         }
 
-        def task(variant, group, rows, block, indicator_rows):
+        def task(variant, group, rows, block, indicator_rows, reported):
             scored = [] if evaluate is None else [(evaluate, r) for r in indicator_rows]
+            # The gate tests a group's own candidates only: losses are needed
+            # on the rows of the reported group (all rows for the generic).
+            loss_rows = None
+            if gate is not None and evaluate is not None:
+                loss_rows = [
+                    None if g is None else np.flatnonzero(data.group_ids[evaluate] == g)
+                    for g in reported
+                ]
             call = delayed(fit_and_score)(
-                base, data.X, data.y, rows, block, scored, **common
+                base, data.X, data.y, rows, block, scored, loss_rows=loss_rows, **common
             )
             return variant, group, call
 
-        tasks = [task("generic", None, train, None, [None])]
+        tasks = [task("generic", None, train, None, [None], [None])]
         grouped = train[data.group_ids[train] >= 0]
         for variant in BLOCK_VARIANTS:
             if variant in self.variants:
                 full, per_group = data.blocks[variant]
                 rows = [per_group[[g]] for g in range(len(per_group))]
-                tasks.append(task(variant, None, grouped, full, rows))
+                tasks.append(
+                    task(variant, None, grouped, full, rows, range(len(per_group)))
+                )
         for g in np.flatnonzero(data.decoupled):
             own = train[data.group_ids[train] == g]
-            tasks.append(task("decoupled", g, own, None, [None]))
+            tasks.append(task("decoupled", g, own, None, [None], [g]))
         return tasks
 
     def _run(self, tasks, what):
@@ -938,12 +948,17 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # Single precision halves the memory; the t-tests cast back per group.
         losses = None if gate is None else np.zeros(shape[:2], dtype=np.float32)
         models = None
+        reported = self._candidate_group
         for rows, (variant, g, (model, scores)) in zip(folds, results):
             for candidate, score in zip(self._candidates_of(variant, g), scores):
                 if gate is None:
                     evidence[candidate, rows] = score
-                else:
-                    evidence[candidate, rows], losses[candidate, rows] = score
+                    continue
+                evidence[candidate, rows] = score[0]
+                # Losses come only for the rows of the reported group.
+                own = reported[candidate]
+                where = rows if own < 0 else rows[data.group_ids[rows] == own]
+                losses[candidate, where] = score[1]
             if model is not None:
                 models = self._collect(models, variant, g, model)
         return evidence, losses, models

@@ -94,7 +94,18 @@ def encode_labels(values, classes):
 
 
 def fit_and_score(
-    base, X, y, train, block, evaluate, *, kind, classes, fit_params, keep
+    base,
+    X,
+    y,
+    train,
+    block,
+    evaluate,
+    *,
+    kind,
+    classes,
+    fit_params,
+    keep,
+    loss_rows=None,
 ):
     """Fit one clone of ``base`` on ``train`` rows and score evaluation rows.
 
@@ -122,29 +133,41 @@ def fit_and_score(
         Sample-aligned fit parameters for all ``n`` rows.
     keep : bool
         Whether to return the fitted estimator.
+    loss_rows : list of (ndarray of int or None), default=None
+        For each entry of ``evaluate``, the positions among its rows whose
+        losses are wanted (``None`` for all of them); losses are only
+        computed there.
 
     Returns
     -------
     estimator : fitted estimator or None
     evidence : list of ndarray, one per entry of ``evaluate``
-        A tuple of arrays per entry, one per kind, when ``kind`` is a tuple.
+        A tuple of arrays per entry, one per kind, when ``kind`` is a tuple;
+        losses are aligned with ``loss_rows``.
     """
     estimator = clone(base)
     params = _check_method_params(X, params=fit_params, indices=train)
     estimator.fit(design(X, train, block), y[train], **params)
     kinds = kind if isinstance(kind, tuple) else (kind,)
+    if loss_rows is None:
+        loss_rows = [None] * len(evaluate)
     evidence = [
-        tuple(_scored(estimator, matrix, k, classes, y[rows]) for k in kinds)
-        for (rows, _), matrix in zip(evaluate, designs(X, evaluate))
+        tuple(_scored(estimator, matrix, k, classes, y[rows], where) for k in kinds)
+        for (rows, _), where, matrix in zip(evaluate, loss_rows, designs(X, evaluate))
     ]
     if not isinstance(kind, tuple):
         evidence = [scores for (scores,) in evidence]
     return (estimator if keep else None), evidence
 
 
-def _scored(estimator, X, kind, classes, y):
-    """Evidence of ``kind``, or per-row losses for ``"log_loss"``/``"brier"``."""
+def _scored(estimator, X, kind, classes, y, where=None):
+    """Evidence of ``kind``, or per-row losses for ``"log_loss"``/``"brier"``
+    on the rows ``where`` (all rows for ``None``)."""
     if kind in LOSS_KINDS:
+        if where is not None:
+            X, y = X[where], y[where]
+        if len(y) == 0:  # the reported group has no rows to score here
+            return np.empty(0, dtype=np.float32)
         proba = predict_evidence(estimator, X, "proba", classes)
         # Single precision is ample for a t-test and halves what is shipped back.
         return row_losses(kind, y, proba[None])[0].astype(np.float32)

@@ -402,3 +402,44 @@ def test_gate_loss_needs_probabilities():
     assert lr._gate_kind() == "log_loss"
     assert lr.set_params(metric="auc")._gate_kind() is None
     assert lr.set_params(metric="error", routing="best")._gate_kind() is None
+
+
+class _KeepsGateEvidence(FairUseClassifier):
+    def _gated_routes(self, risks, y, evidence, group_ids, losses=None):
+        self.gate_evidence_ = (group_ids, losses)
+        return super()._gated_routes(risks, y, evidence, group_ids, losses)
+
+
+class _KeepsProba(FairUseClassifier):
+    def _gated_routes(self, risks, y, evidence, group_ids, losses=None):
+        self.proba_evidence_ = (y, evidence)
+        return super()._gated_routes(risks, y, evidence, group_ids, losses)
+
+
+def test_gate_losses_are_the_log_loss_of_own_candidates_out_of_fold(scaled_lr):
+    """Check the gate's losses against sklearn's log loss of the out-of-fold
+    probabilities, on the rows of each candidate's own group."""
+    X, y = load_dataset("whas500", return_X_y=True)
+    groups = ["sex", "age_group"]
+    gated = _KeepsGateEvidence(scaled_lr, group_columns=groups, random_state=0)
+    group_ids, losses = gated.fit(X, y).gate_evidence_
+    proba = _KeepsProba(
+        scaled_lr,
+        group_columns=groups,
+        metric="log_loss",
+        routing="evidence",
+        random_state=0,
+    )
+    codes, evidence = proba.fit(X, y).proba_evidence_
+    own = gated._own_candidates()
+    checked = 0
+    for g in range(len(gated.groups_)):
+        rows = np.flatnonzero(group_ids == g)
+        for candidate in [0, *own[g][own[g] > 0]]:
+            expected = [
+                log_loss([codes[i]], [evidence[candidate, i]], labels=[0, 1])
+                for i in rows
+            ]
+            assert_allclose(losses[candidate, rows], expected, rtol=1e-5)
+            checked += 1
+    assert checked == 4 * len(gated.groups_)  # generic and three own candidates
