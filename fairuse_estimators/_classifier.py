@@ -875,16 +875,13 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             # on the rows of the reported group (all rows for the generic).
             loss_rows = None
             if gate is not None and evaluate is not None:
-                loss_rows = [
-                    None if g is None else np.flatnonzero(data.group_ids[evaluate] == g)
-                    for g in reported
-                ]
+                loss_rows = [_own_rows(data.group_ids, evaluate, g) for g in reported]
             call = delayed(fit_and_score)(
                 base, data.X, data.y, rows, block, scored, loss_rows=loss_rows, **common
             )
             return variant, group, call
 
-        tasks = [task("generic", None, train, None, [None], [None])]
+        tasks = [task("generic", None, train, None, [None], [-1])]
         grouped = train[data.group_ids[train] >= 0]
         for variant in BLOCK_VARIANTS:
             if variant in self.variants:
@@ -955,10 +952,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     evidence[candidate, rows] = score
                     continue
                 evidence[candidate, rows] = score[0]
-                # Losses come only for the rows of the reported group.
-                own = reported[candidate]
-                where = rows if own < 0 else rows[data.group_ids[rows] == own]
-                losses[candidate, where] = score[1]
+                where = _own_rows(data.group_ids, rows, reported[candidate])
+                losses[candidate, rows if where is None else rows[where]] = score[1]
             if model is not None:
                 models = self._collect(models, variant, g, model)
         return evidence, losses, models
@@ -1568,6 +1563,13 @@ default=None
                 stacklevel=2,
             )
         super().__setstate__(state)
+
+
+def _own_rows(group_ids, rows, reported):
+    """Positions among ``rows`` of the rows of group ``reported``, whose own
+    candidate the evidence gate tests; ``None`` (all rows) for the generic
+    model, whose ``reported`` is negative."""
+    return None if reported < 0 else np.flatnonzero(group_ids[rows] == reported)
 
 
 def _training_sets(splits, refit, n_samples):

@@ -404,15 +404,9 @@ def test_gate_loss_needs_probabilities():
     assert lr.set_params(metric="error", routing="best")._gate_kind() is None
 
 
-class _KeepsGateEvidence(FairUseClassifier):
+class _KeepsGateInputs(FairUseClassifier):
     def _gated_routes(self, risks, y, evidence, group_ids, losses=None):
-        self.gate_evidence_ = (group_ids, losses)
-        return super()._gated_routes(risks, y, evidence, group_ids, losses)
-
-
-class _KeepsProba(FairUseClassifier):
-    def _gated_routes(self, risks, y, evidence, group_ids, losses=None):
-        self.proba_evidence_ = (y, evidence)
+        self.gate_inputs_ = (y, evidence, group_ids, losses)
         return super()._gated_routes(risks, y, evidence, group_ids, losses)
 
 
@@ -421,16 +415,16 @@ def test_gate_losses_are_the_log_loss_of_own_candidates_out_of_fold(scaled_lr):
     probabilities, on the rows of each candidate's own group."""
     X, y = load_dataset("whas500", return_X_y=True)
     groups = ["sex", "age_group"]
-    gated = _KeepsGateEvidence(scaled_lr, group_columns=groups, random_state=0)
-    group_ids, losses = gated.fit(X, y).gate_evidence_
-    proba = _KeepsProba(
+    gated = _KeepsGateInputs(scaled_lr, group_columns=groups, random_state=0)
+    _, _, group_ids, losses = gated.fit(X, y).gate_inputs_
+    proba = _KeepsGateInputs(
         scaled_lr,
         group_columns=groups,
         metric="log_loss",
         routing="evidence",
         random_state=0,
     )
-    codes, evidence = proba.fit(X, y).proba_evidence_
+    codes, evidence, _, _ = proba.fit(X, y).gate_inputs_
     own = gated._own_candidates()
     checked = 0
     for g in range(len(gated.groups_)):
