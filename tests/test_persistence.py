@@ -1,6 +1,7 @@
 """Saving and loading FairUseClassifier: skops trust, joblib, version records."""
 
 import io
+import json
 import pickle
 import re
 import warnings
@@ -137,3 +138,68 @@ def test_fairuse_classifier_state_without_version_warns(fitted):
         blank.__setstate__(state)
     assert_array_equal(blank.groups_, fitted.groups_)
     assert np.array_equal(blank._route, fitted._route)
+
+
+# ------------------------------------------------------------ golden files
+
+GOLDEN = Path(__file__).resolve().parent / "data"
+
+
+def _golden_cases():
+    cases = []
+    for expected_path in sorted(GOLDEN.glob("golden_*.json")):
+        expected = json.loads(expected_path.read_text())
+        for name, model in expected["models"].items():
+            for file in model["files"]:
+                cases.append(
+                    pytest.param(expected["version"], model, file, id=f"{name}-{file}")
+                )
+    return cases
+
+
+def _load_golden(path, version):
+    """Load a golden file as a user would, warning only if the version moved."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FairUseVersionWarning)
+        if path.suffix == ".skops":
+            sio = pytest.importorskip("skops.io")
+            assert sorted(sio.get_untrusted_types(file=path)) == sorted(
+                _readme_trusted_types()
+            )
+            loaded = sio.load(path, trusted=_readme_trusted_types())
+        else:
+            loaded = joblib.load(path)
+    moved = [w for w in caught if issubclass(w.category, FairUseVersionWarning)]
+    assert bool(moved) == (version != __version__)
+    return loaded
+
+
+def _assert_same_records(actual, expected):
+    """Compare two ``to_json(orient="split")`` records, numbers to 1e-12."""
+    assert actual["columns"] == expected["columns"]
+    assert len(actual["data"]) == len(expected["data"])
+    for row, expected_row in zip(actual["data"], expected["data"]):
+        for value, expected_value in zip(row, expected_row):
+            if isinstance(expected_value, float):
+                assert value == pytest.approx(expected_value, rel=1e-12, abs=1e-12)
+            else:
+                assert value == expected_value
+
+
+@pytest.mark.parametrize(("version", "model", "file"), _golden_cases())
+def test_golden_model_files_keep_predictions_routes_and_report(
+    heart, version, model, file
+):
+    """Check that model files saved by earlier versions load with their results."""
+    X, _ = heart
+    loaded = _load_golden(GOLDEN / file, version)
+    np.testing.assert_allclose(
+        loaded.predict_proba(X), np.asarray(model["predict_proba"]), rtol=1e-12
+    )
+    routing = [
+        [list(group), variant, None if reported is None else list(reported)]
+        for group, (variant, reported) in loaded.routing_.items()
+    ]
+    assert routing == model["routing"]
+    frame = loaded.audit_report_.to_frame().reset_index()
+    _assert_same_records(json.loads(frame.to_json(orient="split")), model["frame"])
