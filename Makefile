@@ -12,7 +12,7 @@ $(BIN)/python:
 
 demo: $(BIN)/python
 	$(BIN)/python -m pip install --quiet ".[plot]"
-	$(BIN)/fairuse demo
+	$(BIN)/fairuse demo --overwrite
 
 # The HTML report's screenshot test needs a headless Chromium; install it where
 # we can (root with apt-get), and let the test skip with its reason elsewhere.

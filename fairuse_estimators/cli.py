@@ -13,20 +13,30 @@ exit code 2.
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 import pandas as pd
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import FairUseClassifier
 from ._estimators import ESTIMATORS, make_estimator
+from ._files import (
+    atomic_output,
+    check_outputs,
+    read_model_file,
+    spreadsheet_safe,
+    terminal_safe,
+    write_atomic,
+)
 from ._metrics import METRICS
 from ._stats import TESTS
 from .datasets import list_datasets, load_csv, load_dataset
-
-#: A saved model may ask to trust types from these packages only.
-TRUSTED_PREFIXES = ("fairuse_estimators.", "sklearn.", "numpy.")
+from .datasets._csv import read_frame
 
 
 class CommandError(Exception):
@@ -108,6 +118,20 @@ def make_classifier(args, group_columns):
     )
 
 
+def _say(text="", file=None):
+    """Print text from the user's data with control characters escaped."""
+    print(terminal_safe(text), file=file)
+
+
+def _check_report_outputs(args, inputs=(), **outputs):
+    """Refuse the output paths of a subcommand before any fitting starts."""
+    check_outputs(
+        {"--html": args.html, "--json": args.json, **outputs},
+        [*inputs],
+        overwrite=args.overwrite,
+    )
+
+
 def _fit_and_audit(args, X, y, group_columns, source):
     """Fit on a training split, audit on the held-out split, print and write."""
     X_train, X_test, y_train, y_test = train_test_split(
@@ -115,20 +139,20 @@ def _fit_and_audit(args, X, y, group_columns, source):
     )
     clf = make_classifier(args, group_columns).fit(X_train, y_train)
     report = clf.audit(X_test, y_test)
-    print(
+    _say(
         f"FairUseClassifier({args.estimator}) on {source}: fitted on "
         f"{len(y_train)} rows, audited on {len(y_test)} held-out rows\n"
     )
-    print(report.summary())
-    _write_reports(report, args.html, args.json)
+    _say(report.summary())
+    _write_reports(report, args)
     return 0
 
 
-def _write_reports(report, html, json):
-    for path, write in ((html, report.to_html), (json, report.to_json)):
+def _write_reports(report, args):
+    for path, render in ((args.html, report.to_html), (args.json, report.to_json)):
         if path:
-            write(path)
-            print(f"\nWrote {Path(path).resolve()}")
+            write_atomic(path, render(), overwrite=args.overwrite)
+            _say(f"\nWrote {Path(path).resolve()}")
 
 
 # --------------------------------------------------------------- commands
@@ -136,6 +160,7 @@ def _write_reports(report, html, json):
 
 def demo(args):
     """Fit and audit FairUseClassifier on a bundled dataset."""
+    _check_report_outputs(args)
     data = load_dataset(args.dataset)
     return _fit_and_audit(
         args, data.data, data.target, data.group_columns, f"the {args.dataset} data"
@@ -144,6 +169,7 @@ def demo(args):
 
 def audit(args):
     """Fit and audit FairUseClassifier on the user's CSV file."""
+    _check_report_outputs(args, [args.data])
     X, y, group_columns = read_data(args.data, args.target, args.groups)
     return _fit_and_audit(args, X, y, group_columns, str(args.data))
 
@@ -163,67 +189,99 @@ def _skops_io():
 def fit(args):
     """Fit FairUseClassifier on every row of a CSV file and save it with skops."""
     sio = _skops_io()
+    _check_report_outputs(args, [args.data], **{"--out": args.out})
     X, y, group_columns = read_data(args.data, args.target, args.groups)
     clf = make_classifier(args, group_columns).fit(X, y)
-    print(clf.audit_report_.summary())
-    _write_reports(clf.audit_report_, args.html, args.json)
-    sio.dump(clf, args.out)
-    print(f"\nSaved the fitted model to {Path(args.out).resolve()}")
+    _say(clf.audit_report_.summary())
+    _write_reports(clf.audit_report_, args)
+    write_atomic(args.out, sio.dumps(clf), overwrite=args.overwrite)
+    _say(f"\nSaved the fitted model to {Path(args.out).resolve()}")
     return 0
 
 
-def load_model(path):
-    """Load a skops file, trusting only scikit-learn, numpy and this package.
+def load_model(path, *, max_unpacked=None):
+    """Load a model file written by ``fairuse fit``, refusing anything else.
+
+    Every object in the file must be of a type on the exact list
+    :data:`fairuse_estimators._files.TRUSTED_TYPES`, its unpacked size must
+    stay within a bound, and it must hold a fitted
+    :class:`~fairuse_estimators.FairUseClassifier` or a Pipeline ending in
+    one.
 
     Parameters
     ----------
     path : str or path-like
         File written by ``fairuse fit --out``.
+    max_unpacked : int, default=None
+        Bound on the file's unpacked size in bytes; ``None`` means
+        ``min(100 * file size, 2 GiB)``.
 
     Returns
     -------
-    model : estimator
+    model : FairUseClassifier or Pipeline
 
     Raises
     ------
     CommandError
-        If the file is missing or not a skops file, or asks to trust a type
-        from another package.
+        If the file is missing, is not such a model, or holds a type not on
+        the list.
     """
-    sio = _skops_io()
+    _skops_io()
     path = Path(path)
     if not path.is_file():
         raise CommandError(
             f"No model file found at {str(path)!r}; pass the file written by "
             "`fairuse fit --out`."
         )
-    try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except Exception as exc:  # skops raises zip, JSON and key errors alike
+    model = read_model_file(path, max_unpacked=max_unpacked)
+    final = model
+    if isinstance(model, Pipeline):
+        steps = getattr(model, "steps", None)
+        final = steps[-1][1] if isinstance(steps, list) and steps else None
+    if not isinstance(final, FairUseClassifier):
         raise CommandError(
-            f"{str(path)!r} is not a model file written by `fairuse fit` "
-            f"(skops could not read it: {type(exc).__name__})."
-        ) from exc
-    foreign = [name for name in untrusted if not name.startswith(TRUSTED_PREFIXES)]
-    if foreign:
-        raise CommandError(
-            f"Refusing to load {str(path)!r}: it asks to trust types from outside "
-            f"scikit-learn, numpy and fairuse_estimators: {foreign!r}. Load it "
-            "with skops.io.load only if you know where it comes from."
+            f"{str(path)!r} holds a {type(model).__name__}, not a fitted "
+            "FairUseClassifier or a Pipeline ending in one; `fairuse predict` "
+            "applies the models written by `fairuse fit`."
         )
-    return sio.load(path, trusted=untrusted)
+    try:
+        check_is_fitted(final)
+    except NotFittedError as exc:
+        raise CommandError(
+            f"{str(path)!r} holds a FairUseClassifier that was never fitted; "
+            "write the model with `fairuse fit`."
+        ) from exc
+    return model
+
+
+def _group_column_names(model):
+    """Names of the group columns of a model's FairUseClassifier."""
+    final = model[-1] if isinstance(model, Pipeline) else model
+    names = getattr(final, "feature_names_in_", None)
+    if names is None:
+        return []
+    return [str(names[j]) for j in final.group_indices_]
 
 
 def predict(args):
     """Predict the rows of a CSV file with a model saved by ``fairuse fit``."""
-    model = load_model(args.model)
-    if not args.data.is_file():
-        raise FileNotFoundError(
-            f"No CSV file found at {str(args.data)!r}; pass the path of an "
-            "existing file."
+    check_outputs(
+        {"--out": args.out}, [args.model, args.data], overwrite=args.overwrite
+    )
+    max_unpacked = None
+    if args.max_unpacked_mb is not None:
+        max_unpacked = int(args.max_unpacked_mb * 1024**2)
+    model = load_model(args.model, max_unpacked=max_unpacked)
+    columns = getattr(model, "feature_names_in_", None)
+    if columns is None:
+        raise CommandError(
+            f"The model in {str(args.model)!r} was fitted without column names, "
+            "so its columns cannot be found in a CSV file; fit it on a "
+            "DataFrame (as `fairuse fit` does)."
         )
-    frame = pd.read_csv(args.data)
-    columns = list(getattr(model, "feature_names_in_", []))
+    columns = [str(c) for c in columns]
+    # The group columns are read as `fit` read them: "NA" is a group there.
+    frame = read_frame(args.data, _group_column_names(model))
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(
@@ -236,11 +294,13 @@ def predict(args):
         proba = model.predict_proba(X)
         for j, label in enumerate(model.classes_):
             predictions[f"proba_{label}"] = proba[:, j]
+    predictions = spreadsheet_safe(predictions)
     if args.out == "-":
         predictions.to_csv(sys.stdout, index=False)
     else:
-        predictions.to_csv(args.out, index=False)
-        print(f"Wrote {len(predictions)} predictions to {Path(args.out).resolve()}")
+        with atomic_output(args.out, overwrite=args.overwrite) as file:
+            predictions.to_csv(file, index=False)
+        _say(f"Wrote {len(predictions)} predictions to {Path(args.out).resolve()}")
     return 0
 
 
@@ -297,8 +357,18 @@ def _model_options(parser, *, split):
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--html", metavar="PATH", help="write the report as HTML")
     parser.add_argument("--json", metavar="PATH", help="write the report as JSON")
+    _overwrite_option(parser)
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="show progress on stderr"
+    )
+
+
+def _overwrite_option(parser):
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace output files that already exist (an input file is never "
+        "replaced)",
     )
 
 
@@ -359,8 +429,9 @@ def build_parser():
         "predict",
         help="predict the rows of a CSV file with a saved model",
         description="Predict every row of DATA.csv with a model saved by "
-        "`fairuse fit`. The file may only ask to trust types of scikit-learn, "
-        "numpy and fairuse_estimators.",
+        "`fairuse fit`. The model file may hold only the exact types `fairuse "
+        "fit` writes; any other file is refused without running anything from "
+        "it.",
     )
     sub.add_argument("model", metavar="MODEL.skops", help="file from `fairuse fit`")
     sub.add_argument("data", type=Path, metavar="DATA.csv", help="CSV file")
@@ -370,6 +441,14 @@ def build_parser():
         metavar="PATH",
         help="predictions CSV: prediction and one proba_<class> column per class "
         "(default: standard output)",
+    )
+    _overwrite_option(sub)
+    sub.add_argument(
+        "--max-unpacked-mb",
+        type=float,
+        metavar="MB",
+        help="largest unpacked size of the model file (default: 100 times the "
+        "file size, at most 2048 MB)",
     )
     sub.set_defaults(func=predict)
     return parser
@@ -392,9 +471,14 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # The reader (`head`, say) has gone: stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except (CommandError, ValueError, TypeError, OSError) as exc:
         message = " ".join(str(exc).split())
-        print(f"fairuse: error: {message}", file=sys.stderr)
+        _say(f"fairuse: error: {message}", file=sys.stderr)
         return 2
 
 

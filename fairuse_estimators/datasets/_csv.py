@@ -15,6 +15,12 @@ def _as_column_list(group_columns):
         columns = [name.strip() for name in group_columns.split(",") if name.strip()]
     else:
         columns = list(group_columns)
+    repeated = sorted({name for name in columns if columns.count(name) > 1})
+    if repeated:
+        raise ValueError(
+            f"group_columns names the column(s) {repeated!r} more than once, in "
+            f"{group_columns!r}; list each group attribute once."
+        )
     if not columns:
         raise ValueError(
             "group_columns must name at least one column, got "
@@ -24,11 +30,12 @@ def _as_column_list(group_columns):
     return columns
 
 
-def _read_frame(path, groups=()):
-    """Read the file, turning pandas' terse errors into sentences naming it.
+def read_frame(path, groups=()):
+    """Read a CSV file as the command and :func:`load_csv` both read it.
 
-    In the group columns only an empty cell is missing: a group may well be
-    called "NA" or "None", which pandas would otherwise read as missing.
+    In the group columns ``groups`` only an empty cell is missing: a group may
+    well be called "NA" or "None", which pandas would otherwise read as
+    missing. pandas' terse errors become sentences naming the file.
     """
     if not path.is_file():
         raise FileNotFoundError(
@@ -186,7 +193,7 @@ def load_csv(path, *, target, group_columns):
     """
     path = Path(path)
     groups = _as_column_list(group_columns)
-    frame = _read_frame(path, groups)
+    frame = read_frame(path, groups)
     _check_columns(frame, path, target, groups)
     y = frame[target]
     _check_target(y, path)
