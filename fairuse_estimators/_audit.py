@@ -27,6 +27,7 @@ from ._metrics import METRICS, check_metric_support, evidence_kind, group_risks
 from ._report import FairUseReport, package_version
 from ._stats import (
     FIELDS,
+    MAX_BOOTSTRAP,
     STAT_FIELDS,
     adjust_pvalues,
     check_correction,
@@ -46,10 +47,11 @@ def check_audit_options(metric, test, alpha, correction, n_bootstrap):
     if (
         not isinstance(n_bootstrap, Integral)
         or isinstance(n_bootstrap, bool)
-        or n_bootstrap < 1
+        or not 1 <= n_bootstrap <= MAX_BOOTSTRAP
     ):
         raise ValueError(
-            f"n_bootstrap must be a positive integer; got {n_bootstrap!r}."
+            f"n_bootstrap must be an integer from 1 to {MAX_BOOTSTRAP:,}; got "
+            f"{n_bootstrap!r}."
         )
     check_correction(correction)
     return resolve_test(test, metric)
@@ -351,11 +353,7 @@ def audit_fair_use(
             f"{column_names!r}; there is no group to audit."
         )
     X_rows = X.iloc[rows] if hasattr(X, "iloc") else X[rows]
-    classes = np.unique(
-        np.concatenate(
-            [y, *(getattr(e, "classes_", []) for e in (personalized, generic))]
-        )
-    )
+    classes = _audit_classes(personalized, generic, y)
     for estimator in (personalized, generic):
         if estimator is not None:
             check_metric_support(metric, estimator, len(classes))
@@ -412,6 +410,34 @@ def audit_fair_use(
         statistics=statistics,
         settings=audit_settings(test, alpha, correction, n_bootstrap, random_state),
     )
+
+
+def _audit_classes(personalized, generic, y):
+    """Classes the evidence is encoded against: those the models were fitted
+    on. A label in ``y`` that the personalized model never saw is refused, as
+    :meth:`FairUseClassifier.audit` refuses it: no prediction could be right
+    on it, and its rows would distort every risk."""
+    fitted = getattr(personalized, "classes_", None)
+    if fitted is None:
+        known = [getattr(generic, "classes_", [])] if generic is not None else []
+        return np.unique(np.concatenate([y, *known]))
+    classes = np.asarray(fitted)
+    unseen = np.setdiff1d(np.unique(y), classes)
+    if len(unseen):
+        raise ValueError(
+            f"y holds the labels {unseen.tolist()!r}, which are not among the "
+            f"classes the personalized model was fitted on {classes.tolist()!r}."
+        )
+    generic_classes = getattr(generic, "classes_", None)
+    if generic_classes is not None and not np.array_equal(
+        np.sort(generic_classes), np.sort(classes)
+    ):
+        raise ValueError(
+            f"The generic model was fitted on the classes "
+            f"{np.asarray(generic_classes).tolist()!r} and the personalized one on "
+            f"{classes.tolist()!r}; fit both on the same labels."
+        )
+    return np.sort(classes)
 
 
 def audit_settings(test, alpha, correction, n_bootstrap, random_state):

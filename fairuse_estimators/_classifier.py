@@ -57,6 +57,7 @@ from ._report import FairUseReport
 from ._stats import (
     CORRECTIONS,
     FIELDS,
+    MAX_BOOTSTRAP,
     STAT_FIELDS,
     TESTS,
     adjust_pvalues,
@@ -387,7 +388,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "test": [StrOptions(set(TESTS))],
         "alpha": [Interval(Real, 0, 1, closed="neither")],
         "correction": [StrOptions(set(CORRECTIONS))],
-        "n_bootstrap": [Interval(Integral, 1, None, closed="left")],
+        "n_bootstrap": [Interval(Integral, 1, MAX_BOOTSTRAP, closed="both")],
         "min_group_size": [Interval(Integral, 1, None, closed="left")],
         "handle_unknown": [StrOptions({"generic", "error"})],
         "n_jobs": [Integral, None],
@@ -434,6 +435,29 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    def set_params(self, **params):
+        """Set the parameters of this estimator and of its base estimator.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters; ``estimator__<name>`` sets a parameter of
+            the base estimator, which must then be given explicitly.
+
+        Returns
+        -------
+        self : FairUseClassifier
+        """
+        nested = sorted(key for key in params if key.startswith("estimator__"))
+        if nested and self.estimator is None and params.get("estimator") is None:
+            raise ValueError(
+                f"Cannot set {nested!r}: estimator=None stands for the default "
+                "LogisticRegression(max_iter=1000), which has no parameters to "
+                "tune here. Pass the base estimator explicitly, for example "
+                "FairUseClassifier(LogisticRegression(max_iter=1000), ...)."
+            )
+        return super().set_params(**params)
+
     def _base_estimator(self):
         if self.estimator is None:
             return LogisticRegression(max_iter=1000)
@@ -449,6 +473,12 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         conversion. Finiteness is left to the base estimator.
         """
         if hasattr(X, "iloc"):
+            repeated = X.columns[X.columns.duplicated()].unique().tolist()
+            if repeated:
+                raise ValueError(
+                    f"X has the columns {repeated!r} more than once; every column "
+                    "of X needs its own name."
+                )
             if y is None:
                 validate_data(self, X, skip_check_array=True, reset=reset)
             else:
@@ -571,6 +601,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             routed = process_routing(
                 self, "fit", sample_weight=sample_weight, **fit_params
             )
+            _check_weight_values(routed.estimator.fit.get("sample_weight"))
             return routed.estimator.fit
         params = dict(fit_params)
         if sample_weight is not None:
@@ -583,6 +614,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     "(sklearn.set_config(enable_metadata_routing=True)) and "
                     "request the weights with set_fit_request(sample_weight=True)."
                 )
+            _check_weight_values(sample_weight)
             params["sample_weight"] = _check_sample_weight(sample_weight, X)
         return params
 
@@ -625,6 +657,16 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         >>> clf.fit(X, y).audit_report_.evidence
         '3-fold cross-fitting'
         """
+        # A fit that fails leaves the previous model (or none), never a mix.
+        previous = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight, fit_params)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous)
+            raise
+
+    def _fit(self, X, y, sample_weight, fit_params):
         X, y = self._validate_X(X, reset=True, y=y)
         check_classification_targets(y)
         label_encoder = LabelEncoder().fit(y)
@@ -636,6 +678,14 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         y = label_encoder.transform(y)
         self._check_fit_options(len(self.classes_))
+        if not isinstance(self.group_columns, str | Integral | None) and not len(
+            self.group_columns
+        ):
+            raise ValueError(
+                f"group_columns={self.group_columns!r} names no column. Name the "
+                "group attributes, or pass group_columns=None to fit the base "
+                "estimator on all of X."
+            )
         self.group_indices_ = resolve_group_columns(
             self.group_columns,
             self.n_features_in_,
@@ -664,7 +714,9 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.groups_ = self._encoding.groups
         splits, refit = self._splits(y, group_ids)
         self._check_training_classes(y, group_ids, splits, refit)
-        decoupled, notes = self._decoupled_groups(y, group_ids, splits, refit)
+        decoupled, notes = self._decoupled_groups(
+            y, group_ids, splits, refit, params.get("sample_weight")
+        )
         self._set_candidates(decoupled)
         data = _Training(
             X_features, y, group_ids, self._blocks(group_ids), params, decoupled
@@ -754,7 +806,17 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ]
         if not holdout:
             tested = np.zeros(len(y), dtype=int)
-            for _, test in splits:
+            for k, (train, test) in enumerate(splits):
+                leaked = int(np.isin(test, train).sum())
+                if leaked or not len(train):
+                    trains_on = (
+                        f"{leaked} of the rows it evaluates on" if leaked else "no row"
+                    )
+                    raise ValueError(
+                        f"Split {k} of cv trains on {trains_on}, so the risks "
+                        "would not be estimated on held-out rows. Pass splits "
+                        "whose train and test sets are disjoint and non-empty."
+                    )
                 tested[test] += 1
             if not (tested == 1).all():
                 raise ValueError(
@@ -801,8 +863,12 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     "Give more of their rows a group value, or use an integer cv."
                 )
 
-    def _decoupled_groups(self, y, group_ids, splits, refit):
-        """Groups that get a decoupled model, and a note on each that doesn't."""
+    def _decoupled_groups(self, y, group_ids, splits, refit, weights=None):
+        """Groups that get a decoupled model, and a note on each that doesn't.
+
+        A group whose rows all have zero ``weights`` in some training set has
+        nothing to fit a model of its own on.
+        """
         n_groups = self._encoding.n_groups
         notes = [""] * n_groups
         if "decoupled" not in self.variants:
@@ -810,13 +876,23 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         present = self._class_counts(y, group_ids, np.arange(len(y)))
         sizes = present.sum(axis=1)
         eligible = sizes >= self.min_group_size
+        weighted = np.ones(n_groups, dtype=bool)
         for train in _training_sets(splits, refit, len(y)):
             eligible &= (self._class_counts(y, group_ids, train) > 0).all(axis=1)
+            if weights is not None:
+                grouped = train[group_ids[train] >= 0]
+                mass = np.bincount(
+                    group_ids[grouped], weights=weights[grouped], minlength=n_groups
+                )
+                weighted &= mass > 0
+        eligible &= weighted
         for g in np.flatnonzero(~eligible):
             if sizes[g] < self.min_group_size:
                 why = f"{sizes[g]} rows < min_group_size={self.min_group_size}"
             elif (present[g] == 0).any():
                 why = "the group lacks a class"
+            elif not weighted[g]:
+                why = "sample_weight is zero on its rows in a training set"
             else:
                 why = "a training fold lacks a class"
             notes[g] = f"no decoupled model: {why}"
@@ -1563,6 +1639,25 @@ default=None
                 stacklevel=2,
             )
         super().__setstate__(state)
+
+
+def _check_weight_values(sample_weight):
+    """Refuse negative weights and weights that are zero everywhere."""
+    if sample_weight is None:
+        return
+    weights = np.asarray(sample_weight)
+    if weights.dtype.kind not in "biuf":
+        return  # left to scikit-learn's own check, which names the problem
+    if (weights < 0).any():
+        raise ValueError(
+            f"sample_weight holds {int((weights < 0).sum())} negative value(s); "
+            "weights must be non-negative."
+        )
+    if weights.size and not weights.any():
+        raise ValueError(
+            "sample_weight is zero on every row, so no model can be fitted; give "
+            "some rows a positive weight."
+        )
 
 
 def _own_rows(group_ids, rows, reported):

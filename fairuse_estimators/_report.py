@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ._files import write_atomic
 from ._stats import STAT_FIELDS
 from ._variants import VARIANTS, find_candidate
 
@@ -25,8 +26,23 @@ def package_version():
 
 
 def group_label(group):
-    """Readable label of a group tuple, e.g. ``"female, <60"``."""
-    return ", ".join(map(str, group))
+    """Readable label of a group tuple, e.g. ``"female, <60"``.
+
+    A text value holding a comma, a quote at its start, surrounding spaces or
+    nothing at all is quoted, so that two groups never share a label:
+    ``("a, b", "c")`` reads ``'a, b', c`` and ``("a", "b, c")`` reads
+    ``a, 'b, c'``.
+    """
+    return ", ".join(map(_label_part, group))
+
+
+def _label_part(value):
+    text = str(value)
+    if isinstance(value, str) and (
+        not text or "," in text or text != text.strip() or text[0] in "'\""
+    ):
+        return repr(value)
+    return text
 
 
 def _verdicts(block, alpha):
@@ -678,7 +694,9 @@ class FairUseReport:
             Settings (metric, test, alpha, correction, n_bootstrap,
             random_state, version), the groups, the summary table, and per
             model the per-group frame and the envy pairs; missing values are
-            ``None``.
+            ``None``. A group record names its group by the group columns,
+            and a group column that shares the name of a report column (such
+            as ``"n"``) by ``"<name> (group)"``.
 
         Examples
         --------
@@ -698,7 +716,16 @@ class FairUseReport:
         """
 
         def records(frame):
-            return frame.reset_index().to_dict(orient="records")
+            if frame.index.names == [None]:
+                return frame.reset_index().to_dict(orient="records")
+            # A group column may share a report column's name ("n", "gain").
+            index = frame.index.to_frame(index=False)
+            index.columns = [
+                f"{name} (group)" if name in frame.columns else name
+                for name in index.columns
+            ]
+            rows = pd.concat([index, frame.reset_index(drop=True)], axis=1)
+            return rows.to_dict(orient="records")
 
         result = {
             "metric": self.metric,
@@ -766,8 +793,7 @@ class FairUseReport:
         """
         text = json.dumps(self.to_dict(), indent=indent, allow_nan=False)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as file:
-                file.write(text + "\n")
+            write_atomic(path, text + "\n")
         return text
 
     # --------------------------------------------------------------- text
@@ -1113,8 +1139,7 @@ class FairUseReport:
             f"{self._html_body(plots=plots)}\n</body>\n</html>\n"
         )
         if path is not None:
-            with open(path, "w", encoding="utf-8") as file:
-                file.write(page)
+            write_atomic(path, page)
         return page
 
     def __str__(self):

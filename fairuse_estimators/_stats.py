@@ -50,6 +50,10 @@ TESTS = ("auto", "bootstrap", "mcnemar", "delong")
 CORRECTIONS = ("holm", "bonferroni", "none")
 #: Fewest rows of a group for the bootstrap and DeLong's test.
 MIN_TEST_ROWS = 20
+#: Most bootstrap replicates accepted: a million resolve p-values down to
+#: 1e-6, enough for Holm over tens of thousands of tests, in seconds per
+#: group; more would only make a fit run for hours.
+MAX_BOOTSTRAP = 1_000_000
 #: Bootstrap replicates differing by less than this count as ties.
 _TOLERANCE = 1e-12
 #: Largest count matrix (replicates x rows) held at once.

@@ -16,6 +16,11 @@ _HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo", "--")
 _KINDS = ("both", "gains", "envy")
 
 
+def _plain(text):
+    """``text`` drawn as written: a ``$`` never starts matplotlib's math mode."""
+    return str(text).replace("$", r"\$")
+
+
 def check_matplotlib():
     """Import matplotlib, or raise an ImportError saying how to install it."""
     try:
@@ -358,7 +363,7 @@ class FairUseDisplay:
                 edgecolor="black",
                 linewidth=0.6,
                 hatch=_HATCHES[k % len(_HATCHES)],
-                label=model,
+                label=_plain(model),
             )
             low, high = self.gain_low[k], self.gain_high[k]
             # Centred on the interval, which need not be symmetric about the gain.
@@ -372,7 +377,7 @@ class FairUseDisplay:
                 linewidth=1,
             )
         ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_xticks(x, self.groups, rotation=30, ha="right")
+        ax.set_xticks(x, [_plain(g) for g in self.groups], rotation=30, ha="right")
         ax.set_ylabel(f"gain in {self.metric} over generic (higher is better)")
         level = f"{100 * (1 - self.alpha):g}%"
         ax.set_title(f"Gain of each group, with {level} intervals")
@@ -387,7 +392,7 @@ class FairUseDisplay:
                     facecolor="white",
                     edgecolor="black",
                     hatch=_HATCHES[k % len(_HATCHES)],
-                    label=model,
+                    label=_plain(model),
                 )
                 for k, model in enumerate(self.models)
             ]
@@ -411,12 +416,13 @@ class FairUseDisplay:
                         va="center",
                         fontsize="small",
                     )
-        ax.set_xticks(np.arange(m), self.groups, rotation=30, ha="right")
-        ax.set_yticks(np.arange(m), self.groups)
+        labels = [_plain(g) for g in self.groups]
+        ax.set_xticks(np.arange(m), labels, rotation=30, ha="right")
+        ax.set_yticks(np.arange(m), labels)
         ax.set_xlabel("reported group")
         ax.set_ylabel("group")
         ax.set_title(
-            f"Envy under {self.envy_model!r}: risk change from reporting "
+            f"Envy under {_plain(repr(self.envy_model))}: risk change from reporting "
             "another group (* significant violation)",
             fontsize="medium",
             wrap=True,

@@ -120,7 +120,8 @@ def test_audit_fair_use_bad_options(planted):
         ({"test": "delong"}, "test='delong' applies to metric='auc'"),
         ({"alpha": 1.0}, "alpha must be a number in \\(0, 1\\)"),
         ({"correction": "fdr"}, "correction must be one of"),
-        ({"n_bootstrap": 0}, "n_bootstrap must be a positive integer"),
+        ({"n_bootstrap": 0}, "n_bootstrap must be an integer from 1 to"),
+        ({"n_bootstrap": 10**7}, "n_bootstrap must be an integer from 1 to 1,000,000"),
     ]
     for options, message in cases:
         with pytest.raises(ValueError, match=message):
@@ -166,6 +167,18 @@ def test_fairuse_classifier_audit_rejects_unknown_labels(heart, scaled_lr):
     clf.fit(X, y)
     with pytest.raises(ValueError, match="labels \\[7\\], which are not among"):
         clf.audit(X, np.where(np.arange(len(y)) == 0, 7, y))
+
+
+def test_audit_fair_use_rejects_labels_the_model_never_saw(planted):
+    """Check that audit_fair_use refuses unseen labels as clf.audit does, rather
+    than letting one stray row shift a group's risks."""
+    personalized, generic, X, y = planted
+    y_bad = np.where(np.arange(len(y)) == 0, 7, y)
+    with pytest.raises(ValueError, match="labels \\[7\\], which are not among"):
+        audit_fair_use(personalized, X, y_bad, group_columns="group", generic=generic)
+    other = DecisionTreeClassifier().fit(X[["x"]], np.where(y == 1, 2, 0))
+    with pytest.raises(ValueError, match="fit both on the same labels"):
+        audit_fair_use(personalized, X, y, group_columns="group", generic=other)
 
 
 @pytest.mark.parametrize(

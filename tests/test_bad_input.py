@@ -322,6 +322,12 @@ def test_fairuse_classifier_continuous_group_column_warns_on_few_rows(fitted):
         ({"test": "delong"}, ValueError, "test='delong' applies to metric='auc'"),
         ({"correction": "fdr"}, InvalidParameterError, "'correction' parameter"),
         ({"n_bootstrap": 0}, InvalidParameterError, "'n_bootstrap' parameter"),
+        (
+            {"n_bootstrap": 10**7},
+            InvalidParameterError,
+            "'n_bootstrap' parameter .* range \\[1, 1000000\\]",
+        ),
+        ({"group_columns": []}, ValueError, r"group_columns=\[\] names no column"),
         ({"cv": 1}, InvalidParameterError, "'cv' parameter .* Got 1 instead"),
         ({"cv": 1.0}, InvalidParameterError, "'cv' parameter .* Got 1.0 instead"),
         ({"alpha": 0}, InvalidParameterError, "'alpha' parameter .* Got 0 instead"),
@@ -404,3 +410,90 @@ def test_fairuse_classifier_polars_dataframe(fitted):
     assert dict(from_polars.routing_) == dict(from_pandas.routing_)
     assert_allclose(from_polars.predict_proba(frame), from_pandas.predict_proba(holes))
     assert_allclose(clf.predict_proba(frame), clf.predict_proba(holes))
+
+
+# ------------------------------------------------------- failures and weights
+
+
+def test_fairuse_classifier_failed_refit_keeps_previous_model(fitted):
+    """Check that a refit that fails midway leaves the previous fitted model,
+    not a mix of the two fits."""
+    clf, X, y = fitted
+    clf = FairUseClassifier(group_columns="g", random_state=0).fit(X, y)
+    expected = clf.predict_proba(X)
+    groups, routes = list(clf.groups_), dict(clf.routing_)
+    # Three groups and a feature the base cannot take: the failure comes after
+    # the groups are encoded, inside the cross-fitting.
+    bad = X.assign(g=np.resize(["a", "b", "c"], len(X)), f1=np.nan)
+    with pytest.raises(ValueError, match="hold NaN or infinite values"):
+        clf.fit(bad, y)
+    assert clf.groups_ == groups and dict(clf.routing_) == routes
+    assert_allclose(clf.predict_proba(X), expected)
+    fresh = FairUseClassifier(group_columns="g")
+    with pytest.raises(ValueError):
+        fresh.fit(bad, y)
+    with pytest.raises(NotFittedError):
+        fresh.predict(X)
+
+
+def test_fairuse_classifier_refuses_cv_that_trains_on_test_rows(fitted):
+    """Check that splits whose train sets hold test rows are refused, since the
+    risks would be in-sample."""
+    _, X, y = fitted
+    rows = np.arange(len(y))
+    folds = np.array_split(rows, 3)
+    leaky = [(rows, test) for test in folds]
+    with pytest.raises(ValueError, match=r"Split 0 of cv trains on 100 of the rows"):
+        _fit(X, y, cv=leaky)
+    empty = [(rows[:0], rows)]
+    with pytest.raises(ValueError, match="trains on no row"):
+        _fit(X, y, cv=empty)
+    honest = [(np.setdiff1d(rows, test), test) for test in folds]
+    assert _fit(X, y, cv=honest).audit_report_.evidence == "3-fold cross-fitting"
+
+
+def test_fairuse_classifier_set_params_without_base(fitted):
+    """Check that tuning the default base asks for an explicit base estimator."""
+    from sklearn.linear_model import LogisticRegression
+
+    clf = FairUseClassifier(group_columns="g")
+    with pytest.raises(ValueError, match=r"Cannot set \['estimator__C'\]"):
+        clf.set_params(estimator__C=0.5)
+    clf.set_params(estimator=LogisticRegression(), estimator__C=0.5)
+    assert clf.estimator.C == 0.5
+
+
+@pytest.mark.parametrize(
+    ("weights", "match"),
+    [
+        (lambda n: np.where(np.arange(n) == 0, -1.0, 1.0), "1 negative value"),
+        (np.zeros, "zero on every row"),
+    ],
+)
+def test_fairuse_classifier_bad_sample_weight(fitted, weights, match):
+    """Check that negative or all-zero weights are refused in one sentence."""
+    _, X, y = fitted
+    with pytest.raises(ValueError, match=f"sample_weight .*{match}"):
+        FairUseClassifier(group_columns="g").fit(X, y, sample_weight=weights(len(y)))
+
+
+def test_fairuse_classifier_group_with_zero_weight_gets_no_decoupled_model(fitted):
+    """Check that a group whose weights are all zero fits no model of its own,
+    says why, and that the other variants still fit."""
+    _, X, y = fitted
+    weights = np.where(X["g"] == "a", 0.0, 1.0)
+    clf = FairUseClassifier(group_columns="g", random_state=0)
+    clf.fit(X, y, sample_weight=weights)
+    assert clf.estimators_["decoupled"][0] is None
+    assert clf.estimators_["decoupled"][1] is not None
+    note = clf.audit_report_.to_frame().loc["a", "note"]
+    assert "sample_weight is zero on its rows" in note
+    _assert_sound_predictions(clf, X)
+
+
+def test_fairuse_classifier_duplicate_column_names(fitted):
+    """Check that a DataFrame with a repeated column name is refused by name."""
+    _, X, y = fitted
+    doubled = pd.concat([X, X[["f0"]]], axis=1)
+    with pytest.raises(ValueError, match=r"X has the columns \['f0'\] more than once"):
+        _fit(doubled, y)

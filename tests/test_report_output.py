@@ -1,5 +1,6 @@
 """Reports people read: text, HTML and progress."""
 
+import json
 import os
 import re
 import subprocess
@@ -243,3 +244,52 @@ def test_fairuse_classifier_verbose_prints_fits_and_tests(heart, scaled_lr, caps
     assert "bootstrap: group 4/4" in err
     clf.audit(X, y)
     assert "bootstrap: group 1/4" in capsys.readouterr().err.splitlines()
+
+
+@pytest.mark.parametrize("name", ["n", "gain", "note", "route"])
+def test_report_json_with_group_column_named_like_a_report_column(name):
+    """Check that a group column called like a report column still exports,
+    under a name that says it is the group."""
+    X, y = threshold_data({"a": 0.8, "b": 0.0}, 0, sizes=(300, 300))
+    X = X.rename(columns={"group": name})
+    clf = FairUseClassifier(
+        DecisionTreeClassifier(max_depth=1), group_columns=name, cv=3, random_state=0
+    ).fit(X, y)
+    record = json.loads(clf.audit_report_.to_json())
+    groups = record["models"]["routed"]["groups"]
+    assert [row[f"{name} (group)"] for row in groups] == ["a", "b"]
+    assert "n" in groups[0]
+    assert record["group_columns"] == [name]
+
+
+def test_group_labels_are_unambiguous():
+    """Check that values holding commas or quotes cannot make two groups print
+    alike."""
+    from fairuse_estimators._report import group_label
+
+    assert group_label(("a, b", "c")) != group_label(("a", "b, c"))
+    assert group_label(("a, b", "c")) == "'a, b', c"
+    assert group_label(("female", "<60")) == "female, <60"
+    assert group_label((" x", "")) == "' x', ''"
+    assert group_label((1, 2.5)) == "1, 2.5"
+
+
+def test_report_draws_dollar_signs_as_written(tmp_path):
+    """Check that group values with $ are neither parsed as math (which
+    crashed) nor mislabelled, in the page and in the Display."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.text import Text
+
+    from fairuse_estimators import FairUseDisplay
+
+    X, y = threshold_data({"$\\foo$": 0.8, "income $10k-$20k": 0.0}, 0, (300, 300))
+    report = FairUseClassifier(
+        DecisionTreeClassifier(max_depth=1), group_columns="group", cv=3,
+        random_state=0,
+    ).fit(X, y).audit_report_  # fmt: skip
+    page = report.to_html(tmp_path / "page.html")
+    assert "income $10k-$20k" in page
+    display = FairUseDisplay.from_report(report)
+    for ax in (display.ax_, display.envy_ax_):
+        shown = [Text()._preprocess_math(t.get_text()) for t in ax.get_xticklabels()]
+        assert shown == [("$\\foo$", False), ("income $10k-$20k", False)]
