@@ -185,6 +185,8 @@ def bad_csvs(tmp_path_factory, heart_csv):
          ["holds 3 classes", "needs a binary target"]),
         (["audit", "{bad}/one_sex.csv", "--target", "y", "--groups", "sex,age_group"],
          ["group column 'sex'", "single value, 'female'"]),
+        (["audit", "{heart}", "--target", "y", "--groups", "sex,sex"],
+         ["names the column(s) ['sex'] more than once"]),
         (["predict", "{bad}/missing.skops", "{heart}"], ["No model file found"]),
         (["predict", "{bad}/not_a_model.skops", "{heart}"],
          ["is not a model file written by `fairuse fit`"]),
