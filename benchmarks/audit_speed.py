@@ -24,6 +24,8 @@ import numpy as np
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 from fairuse_estimators._audit import fair_use_statistics
+from fairuse_estimators._metrics import Evidence, risk_matrix
+from fairuse_estimators._stats import TestOptions
 
 
 def simulate(n, n_groups, seed=0):
@@ -41,17 +43,12 @@ def simulate(n, n_groups, seed=0):
 def vectorized(metric, y, group_ids, evidence, n_bootstrap):
     n_groups = int(group_ids.max()) + 1
     start = time.perf_counter()
+    record = Evidence(metric, y, evidence, group_ids, n_groups)
     fair_use_statistics(
-        metric,
-        y,
-        evidence,
-        group_ids,
+        record,
+        risk_matrix(record),
         np.arange(1, n_groups + 1)[None],
-        test="bootstrap",
-        alpha=0.1,
-        correction="holm",
-        n_bootstrap=n_bootstrap,
-        random_state=0,
+        TestOptions("bootstrap", 0.1, "holm", n_bootstrap, 0),
     )
     return time.perf_counter() - start
 

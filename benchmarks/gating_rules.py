@@ -55,21 +55,54 @@ from paper_table import _markdown_table
 from scipy.stats import binom, norm
 from sklearn.model_selection import StratifiedShuffleSplit
 
-from fairuse_estimators import FairUseClassifier
 from fairuse_estimators._estimators import make_estimator
-from fairuse_estimators._stats import adjust_pvalues, paired_t_pvalues
-from fairuse_estimators._variants import encode_labels
+from fairuse_estimators._evidence import fit_evidence, score_pool
+from fairuse_estimators._groups import encode_groups, split_columns
+from fairuse_estimators._metrics import risk_matrix
+from fairuse_estimators._pool import own_candidates
+from fairuse_estimators._routing import route
+from fairuse_estimators._stats import (
+    adjust_pvalues,
+    check_test_options,
+    paired_t_pvalues,
+)
+from fairuse_estimators._variants import encode_labels, variant_blocks
 from fairuse_estimators.datasets import list_datasets, load_dataset
 
 ALPHA = 0.1
 
 
-class _Kept(FairUseClassifier):
-    """Keeps the evidence the gate sees."""
+def fit_world(base, X, y, groups, seed):
+    """The stages of a default fit with the log-loss gate, their evidence kept.
 
-    def _gated_routes(self, risks, y, evidence, group_ids, losses=None):
-        self.kept_ = (risks, y, evidence, group_ids, losses)
-        return super()._gated_routes(risks, y, evidence, group_ids, losses)
+    The same stages ``FairUseClassifier.fit`` runs, called one by one so that
+    the out-of-fold evidence every rule routes from stays at hand.
+    """
+    classes = np.unique(y)
+    codes = encode_labels(y, classes)
+    positions = [list(X.columns).index(g) for g in groups]
+    features, columns = split_columns(X, positions)
+    encoding, group_ids = encode_groups(columns, groups)
+    settings = {
+        "cv": 5,
+        "variants": ("generic", "onehot", "intersectional", "decoupled"),
+        "metric": "error",
+        "gate": "log_loss",
+        "min_group_size": 20,
+        "classes": classes,
+        "blocks": variant_blocks(encoding, group_ids),
+        "params": {},
+        "random_state": seed,
+    }
+    fitted = fit_evidence(
+        base, features, codes, group_ids, encoding.n_groups, settings=settings
+    )
+    risks = risk_matrix(fitted.evidence)
+    options = check_test_options("error", random_state=seed)
+    routes, _ = route(
+        "evidence", fitted.evidence, risks, fitted.pool, options, min_gain=0.01
+    )
+    return fitted, risks, routes, encoding, classes, positions
 
 
 def collect(name, model, n_splits):
@@ -84,27 +117,28 @@ def collect(name, model, n_splits):
     splitter = StratifiedShuffleSplit(n_splits, test_size=0.2, random_state=0)
     worlds = []
     for split, (train, test) in enumerate(splitter.split(X, key)):
-        clf = _Kept(
-            make_estimator(model, split),
-            group_columns=groups,
-            gate_loss="log_loss",
-            random_state=split,
-        ).fit(X.iloc[train], y[train])
-        risks, y_fit, labels, group_ids, losses = clf.kept_
-        X_test, _ = clf._validate_X(X.iloc[test], reset=False)
-        features, columns = clf._split_X(X_test)
-        test_ids, _ = clf._encoding.transform(columns, clf._group_column_names())
+        base = make_estimator(model, split)
+        fitted, risks, routes, encoding, classes, positions = fit_world(
+            base, X.iloc[train], y[train], groups, split
+        )
+        evidence = fitted.evidence
+        features, columns = split_columns(X.iloc[test], positions)
+        test_ids, _ = encoding.transform(columns, groups)
+        test_codes = encode_labels(y[test], classes)
+        test = score_pool(
+            fitted.estimators, encoding, fitted.pool, features, test_codes,
+            test_ids, "error", len(classes),
+        )  # fmt: skip
         worlds.append(
             {
                 "risks": risks,
-                "wrong": labels != y_fit,
-                "losses": losses,
-                "group_ids": group_ids,
-                "own": clf._own_candidates(),
-                "test_wrong": clf._pool_evidence(features, test_ids, "label")
-                != encode_labels(y[test], clf.classes_),
+                "wrong": evidence.predictions != evidence.y,
+                "losses": evidence.losses,
+                "group_ids": evidence.group_ids,
+                "own": own_candidates(fitted.pool),
+                "test_wrong": test.predictions != test_codes,
                 "test_ids": test_ids,
-                "routes": clf._route.copy(),
+                "routes": routes,
             }
         )
     return worlds

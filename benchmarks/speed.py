@@ -41,6 +41,8 @@ from sklearn.preprocessing import OneHotEncoder
 from threadpoolctl import threadpool_limits
 
 from fairuse_estimators import FairUseClassifier
+from fairuse_estimators._evidence import make_splits
+from fairuse_estimators._groups import encode_groups, split_columns
 
 
 def make_data(n, n_features=20, levels=(2, 3), seed=0):
@@ -66,11 +68,13 @@ def timed(function, *args):
 
 def hand_fits(clf, X, y, names):
     """The base fits a fitted ``clf`` performed, redone by hand."""
-    features = clf._split_X(X)[0]  # the same feature array the classifier fits on
-    encoding = clf._encoding
-    group_ids = encoding.transform([X[c].to_numpy() for c in names], names)[0]
+    # The same feature array, groups and splits as the classifier's stages.
+    features, columns = split_columns(X, clf.group_indices_)
+    encoding, group_ids = encode_groups(columns, names)
     y_codes = np.searchsorted(clf.classes_, y)
-    splits, refit = clf._splits(y_codes, group_ids)
+    splits, refit = make_splits(
+        clf.cv, y_codes, group_ids, len(clf.classes_), clf.random_state
+    )
     trainings = [train for train, _ in splits] + ([np.arange(len(y))] if refit else [])
     blocks = {
         "onehot": encoding.onehot_block(group_ids),

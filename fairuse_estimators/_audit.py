@@ -17,81 +17,45 @@ groups, at most ``m``), envy-freeness gains and envy-freeness violations (the
 tested ordered pairs, at most ``m(m - 1)``).
 """
 
-from numbers import Integral, Real
-
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ._evidence import score_reported
 from ._groups import GroupEncoding, column_values, resolve_group_columns
-from ._metrics import METRICS, check_metric_support, evidence_kind, group_risks
-from ._report import FairUseReport, package_version
+from ._metrics import check_metric_support, group_risks, risk_matrix
+from ._pool import Pool
+from ._report import FairUseReport
 from ._stats import (
     FIELDS,
-    MAX_BOOTSTRAP,
+    SAME_AS_GENERIC,
     STAT_FIELDS,
     adjust_pvalues,
-    check_correction,
+    check_test_options,
     paired_tests,
-    resolve_rng,
-    resolve_test,
 )
-from ._variants import predict_evidence
-
-
-def check_audit_options(metric, test, alpha, correction, n_bootstrap):
-    """Validate the options shared by every audit; return the concrete test."""
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}; got {metric!r}.")
-    if not isinstance(alpha, Real) or isinstance(alpha, bool) or not 0 < alpha < 1:
-        raise ValueError(f"alpha must be a number in (0, 1); got {alpha!r}.")
-    if (
-        not isinstance(n_bootstrap, Integral)
-        or isinstance(n_bootstrap, bool)
-        or not 1 <= n_bootstrap <= MAX_BOOTSTRAP
-    ):
-        raise ValueError(
-            f"n_bootstrap must be an integer from 1 to {MAX_BOOTSTRAP:,}; got "
-            f"{n_bootstrap!r}."
-        )
-    check_correction(correction)
-    return resolve_test(test, metric)
+from ._variants import encode_labels
+from ._version import __version__
 
 
 def fair_use_statistics(
-    metric,
-    y,
-    evidence,
-    group_ids,
-    assignments,
-    *,
-    test,
-    alpha,
-    correction,
-    n_bootstrap,
-    random_state,
-    has_generic=True,
-    verbose=0,
+    evidence, risks, assignments, options, *, has_generic=True, verbose=0
 ):
     """Test rationality and envy-freeness of several personalized models.
 
     Parameters
     ----------
-    metric : str
-    y : ndarray of int of shape (n,)
-        Encoded labels.
-    evidence : ndarray of shape (C, n) or (C, n, n_classes)
+    evidence : Evidence
         Every candidate's predictions on every row; candidate 0 is generic.
-    group_ids : ndarray of int of shape (n,)
-        Group of each row; negative ids are left out.
+    risks : ndarray of shape (n_groups, C)
+        The risk matrix of ``evidence``.
     assignments : ndarray of int of shape (n_models, m)
         Candidate of each group under each model, ``-1`` where a model has
         none for the group.
-    test : {"bootstrap", "mcnemar", "delong"}
-    alpha, correction, n_bootstrap, random_state
-        As in :func:`audit_fair_use`.
+    options : TestOptions
     has_generic : bool, default=True
         Whether candidate 0 is a generic model (otherwise rationality is not
         tested).
+    verbose : int, default=0
 
     Returns
     -------
@@ -103,60 +67,10 @@ def fair_use_statistics(
         ``overall_risk`` per model and ``overall_generic``.
     """
     assignments = np.asarray(assignments, dtype=np.intp)
-    n_models, m = assignments.shape
-    groups = np.broadcast_to(np.arange(m), (n_models, m))
-    generic = np.full((n_models, m), 0 if has_generic else -1)
-    # Rationality compares (g, generic, M[g]); envy compares (g, M[g'], M[g]).
-    families = [
-        (groups, generic, assignments, "generic"),
-        (
-            np.broadcast_to(groups[:, :, None], (n_models, m, m)),
-            np.broadcast_to(assignments[:, None, :], (n_models, m, m)),
-            np.broadcast_to(assignments[:, :, None], (n_models, m, m)),
-            "other",
-        ),
-    ]
-    reasons = [_skip_reasons(a, b, what) for _, a, b, what in families]
-    reasons[1][:, np.arange(m), np.arange(m)] = "the group itself"
-    wanted = [reason == "" for reason in reasons]
-    comparisons = np.vstack(
-        [
-            np.column_stack([g[keep], a[keep], b[keep]])
-            for (g, a, b, _), keep in zip(families, wanted)
-        ]
-    )
-    results = [np.full((*reason.shape, len(STAT_FIELDS)), np.nan) for reason in reasons]
-    if len(comparisons):
-        unique, inverse = np.unique(comparisons, axis=0, return_inverse=True)
-        tested, untested = paired_tests(
-            test,
-            metric,
-            y,
-            evidence,
-            group_ids,
-            unique,
-            alpha=alpha,
-            n_bootstrap=n_bootstrap,
-            rng=resolve_rng(random_state),
-            verbose=verbose,
-        )
-        untested = np.asarray(untested, dtype=object)
-        inverse = inverse.ravel()
-        start = 0
-        for result, reason, keep in zip(results, reasons, wanted):
-            rows = inverse[start : start + keep.sum()]
-            result[keep, : len(FIELDS)] = tested[rows]
-            reason[keep] = untested[rows]
-            start += keep.sum()
-    for result in results:
-        for k in range(n_models):
-            for raw, adjusted in ((3, 5), (4, 6)):
-                result[k, ..., adjusted] = adjust_pvalues(
-                    result[k, ..., raw], correction
-                )
-    overall, overall_generic = _overall_risks(
-        metric, y, evidence, group_ids, assignments, has_generic
-    )
+    families = [_rationality_family(assignments, has_generic)]
+    families.append(_envy_family(assignments))
+    results, reasons = _test_families(evidence, risks, families, options, verbose)
+    overall, overall_generic = _overall_risks(evidence, assignments, has_generic)
     return {
         "rationality": results[0],
         "envy": results[1],
@@ -167,11 +81,71 @@ def fair_use_statistics(
     }
 
 
+def envy_statistics(evidence, risks, routes, options):
+    """The envy-freeness tests of one model, ``(m, m, 7)``: what the envy
+    repair of evidence-gated routing reads on every turn."""
+    routes = np.asarray(routes, dtype=np.intp)[None]
+    results, _ = _test_families(evidence, risks, [_envy_family(routes)], options)
+    return results[0][0]
+
+
+def _rationality_family(assignments, has_generic):
+    """Comparisons ``(g, generic, M[g])`` of every model and group."""
+    n_models, m = assignments.shape
+    groups = np.broadcast_to(np.arange(m), (n_models, m))
+    generic = np.full((n_models, m), 0 if has_generic else -1)
+    return groups, generic, assignments, _skip_reasons(generic, assignments, "generic")
+
+
+def _envy_family(assignments):
+    """Comparisons ``(g, M[g'], M[g])`` of every model and ordered pair."""
+    n_models, m = assignments.shape
+    shape = (n_models, m, m)
+    groups = np.broadcast_to(np.arange(m)[None, :, None], shape)
+    others = np.broadcast_to(assignments[:, None, :], shape)
+    own = np.broadcast_to(assignments[:, :, None], shape)
+    reasons = _skip_reasons(others, own, "other")
+    reasons[:, np.arange(m), np.arange(m)] = "the group itself"
+    return groups, others, own, reasons
+
+
+def _test_families(evidence, risks, families, options, verbose=0):
+    """Test each family's comparisons once and adjust within each family and
+    model; return the results and the reasons of the untested ones."""
+    reasons = [reason for *_, reason in families]
+    wanted = [reason == "" for reason in reasons]
+    comparisons = np.vstack(
+        [
+            np.column_stack([g[keep], a[keep], b[keep]])
+            for (g, a, b, _), keep in zip(families, wanted)
+        ]
+    )
+    results = [np.full((*reason.shape, len(STAT_FIELDS)), np.nan) for reason in reasons]
+    if len(comparisons):
+        unique, inverse = np.unique(comparisons, axis=0, return_inverse=True)
+        tested, untested = paired_tests(evidence, risks, unique, options, verbose)
+        untested = np.asarray(untested, dtype=object)
+        inverse = inverse.ravel()
+        start = 0
+        for result, reason, keep in zip(results, reasons, wanted):
+            rows = inverse[start : start + keep.sum()]
+            result[keep, : len(FIELDS)] = tested[rows]
+            reason[keep] = untested[rows]
+            start += keep.sum()
+    for result in results:
+        for k in range(len(result)):
+            for raw, adjusted in ((3, 5), (4, 6)):
+                result[k, ..., adjusted] = adjust_pvalues(
+                    result[k, ..., raw], options.correction
+                )
+    return results, reasons
+
+
 def _skip_reasons(reference, candidate, what):
     """Why each comparison of ``candidate`` with ``reference`` is not tested."""
     reasons = np.full(candidate.shape, "", dtype=object)
     if what == "generic":
-        same = "the group uses the generic model"
+        same = SAME_AS_GENERIC
         no_reference = "no generic model was given"
     else:
         same = "both groups get the same predictions"
@@ -182,12 +156,13 @@ def _skip_reasons(reference, candidate, what):
     return reasons
 
 
-def _overall_risks(metric, y, evidence, group_ids, assignments, has_generic):
+def _overall_risks(evidence, assignments, has_generic):
     """Risk over all grouped rows of each model and of the generic model.
 
     Groups a model has no candidate for count with the generic model's
     predictions, as they would be served.
     """
+    metric, y, group_ids = evidence.metric, evidence.y, evidence.group_ids
     rows = np.flatnonzero(group_ids >= 0)
     pooled_ids = np.zeros(len(rows), dtype=np.intp)
     fallback = 0 if has_generic else -1
@@ -195,14 +170,97 @@ def _overall_risks(metric, y, evidence, group_ids, assignments, has_generic):
     for k, model in enumerate(assignments):
         served = np.where(model >= 0, model, fallback)[group_ids[rows]]
         keep = served >= 0
-        pooled = evidence[served[keep], rows[keep]][None]
+        pooled = evidence.predictions[served[keep], rows[keep]][None]
         overall[k] = group_risks(metric, y[rows[keep]], pooled, pooled_ids[keep], 1)[
             0, 0
         ]
     generic = np.nan
     if has_generic:
-        generic = group_risks(metric, y[rows], evidence[:1, rows], pooled_ids, 1)[0, 0]
+        predictions = evidence.predictions[:1, rows]
+        generic = group_risks(metric, y[rows], predictions, pooled_ids, 1)[0, 0]
     return overall, generic
+
+
+def audit_models(evidence, risks, pool, models, assignments, options, **fields):
+    """Test every audited model on the evidence and build the report.
+
+    The one place a :class:`FairUseReport` is built from evidence.
+
+    Parameters
+    ----------
+    evidence : Evidence
+    risks : ndarray of shape (n_groups, C)
+        The risk matrix of ``evidence``.
+    pool : Pool
+    models : list of str
+        Names of the audited models.
+    assignments : ndarray of int of shape (n_models, n_groups)
+    options : TestOptions
+    **fields : dict
+        ``group_columns``, ``groups``, ``variants`` and ``notes``, and
+        optionally ``routes``, ``n_withheld``, ``estimated_by`` (how the
+        risks were estimated), ``has_generic`` and ``verbose``.
+
+    Returns
+    -------
+    report : FairUseReport
+    """
+    has_generic = fields.pop("has_generic", True)
+    statistics = fair_use_statistics(
+        evidence,
+        risks,
+        assignments,
+        options,
+        has_generic=has_generic,
+        verbose=fields.pop("verbose", 0),
+    )
+    group_ids = evidence.group_ids
+    fields["evidence"] = fields.pop("estimated_by", "")
+    return FairUseReport(
+        metric=evidence.metric,
+        n=np.bincount(group_ids[group_ids >= 0], minlength=evidence.n_groups),
+        risks=risks,
+        candidate_variants=pool.variants.tolist(),
+        candidate_groups=pool.groups,
+        models=models,
+        assignments=assignments,
+        statistics=statistics,
+        settings=options.settings(__version__),
+        **fields,
+    )
+
+
+def encoded_labels(y, classes, whose):
+    """Codes of ``y`` among the fitted ``classes``; a label outside them is
+    refused, since no prediction could be right on it and its rows would
+    shift every risk."""
+    codes = encode_labels(y, classes)
+    if (codes < 0).any():
+        unseen = sorted(set(np.asarray(y)[codes < 0].tolist()))
+        raise ValueError(
+            f"y holds the labels {unseen!r}, which are not among the classes "
+            f"{whose} {np.asarray(classes).tolist()!r}."
+        )
+    return codes
+
+
+def empty_report(metric):
+    """The report of a classifier fitted without group columns."""
+    return FairUseReport(
+        metric=metric,
+        group_columns=[],
+        groups=[],
+        n=[],
+        risks=np.empty((0, 1)),
+        variants=["generic"],
+        candidate_variants=["generic"],
+        candidate_groups=[-1],
+        models=["routed"],
+        assignments=np.empty((1, 0), dtype=np.intp),
+        routes=[],
+        notes=[],
+        evidence="no group columns",
+    )
 
 
 # ---------------------------------------------------------------- standalone
@@ -328,19 +386,10 @@ def audit_fair_use(
     male   60+        25 -0.040  inconclusive  inconclusive
            <60        77  0.000  inconclusive  inconclusive
     """
-    test = check_audit_options(metric, test, alpha, correction, n_bootstrap)
-    check_is_fitted(personalized)
-    if generic is not None:
-        check_is_fitted(generic)
-    if not hasattr(X, "iloc"):
-        X = np.asarray(X, dtype=object if isinstance(X, list | tuple) else None)
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-dimensional; got shape {X.shape}.")
-    y = column_or_1d(y)
-    if len(y) != X.shape[0]:
-        raise ValueError(
-            f"X has {X.shape[0]} rows but y has {len(y)} values; they must match."
-        )
+    options = check_test_options(
+        metric, test, alpha, correction, n_bootstrap, random_state
+    )
+    X, y = _check_audited(personalized, generic, X, y)
     names = list(map(str, X.columns)) if hasattr(X, "columns") else None
     positions = resolve_group_columns(group_columns, X.shape[1], names)
     column_names = [names[j] if names else f"x{j}" for j in positions]
@@ -357,59 +406,41 @@ def audit_fair_use(
     for estimator in (personalized, generic):
         if estimator is not None:
             check_metric_support(metric, estimator, len(classes))
-    kind = evidence_kind(metric)
-    candidates = [None if generic is None else _without_columns(X_rows, positions)]
-    # Every group occurs among the rows; a row of each reports that group.
-    _, first_row = np.unique(group_ids[rows], return_index=True)
-    for g in range(encoding.n_groups):
-        candidates.append(_reported_as(X_rows, positions, first_row[g]))
-    evidence = np.stack(
-        [
-            predict_evidence(model, design, kind, classes)
-            if design is not None
-            else _placeholder(len(rows), kind, len(classes))
-            for model, design in zip(
-                [generic] + [personalized] * encoding.n_groups, candidates
-            )
-        ]
-    )
-    y_codes = np.searchsorted(classes, y[rows])
-    statistics = fair_use_statistics(
+    m = encoding.n_groups
+    codes = np.searchsorted(classes, y[rows])
+    evidence = score_reported(
+        personalized, generic, X_rows, positions, group_ids[rows], codes, classes,
         metric,
-        y_codes,
-        evidence,
-        group_ids[rows],
-        np.arange(1, encoding.n_groups + 1)[None],
-        test=test,
-        alpha=alpha,
-        correction=correction,
-        n_bootstrap=n_bootstrap,
-        random_state=random_state,
-        has_generic=generic is not None,
-        verbose=verbose,
-    )
-    risks = group_risks(metric, y_codes, evidence, group_ids[rows], encoding.n_groups)
+    )  # fmt: skip
+    risks = risk_matrix(evidence)
     if generic is None:
         risks[:, 0] = np.nan
-    return FairUseReport(
-        metric=metric,
-        group_columns=column_names,
-        groups=encoding.groups,
-        n=np.bincount(group_ids[rows], minlength=encoding.n_groups),
-        risks=risks,
-        variants=["generic", "personalized"]
-        if generic is not None
-        else ["personalized"],
-        candidate_variants=["generic"] + ["personalized"] * encoding.n_groups,
-        candidate_groups=[-1, *range(encoding.n_groups)],
-        models=["personalized"],
-        assignments=np.arange(1, encoding.n_groups + 1)[None],
-        notes=[""] * encoding.n_groups,
-        n_withheld=len(y) - len(rows),
-        evidence=f"{len(rows)} audited rows",
-        statistics=statistics,
-        settings=audit_settings(test, alpha, correction, n_bootstrap, random_state),
-    )
+    pool = Pool(np.array(["generic"] + ["personalized"] * m), np.arange(-1, m), m)
+    variants = ["personalized"] if generic is None else ["generic", "personalized"]
+    return audit_models(
+        evidence, risks, pool, ["personalized"], np.arange(1, m + 1)[None], options,
+        group_columns=column_names, groups=encoding.groups, variants=variants,
+        notes=[""] * m, n_withheld=len(y) - len(rows),
+        estimated_by=f"{len(rows)} audited rows", has_generic=generic is not None,
+        verbose=verbose,
+    )  # fmt: skip
+
+
+def _check_audited(personalized, generic, X, y):
+    """Fitted models, a 2-D ``X`` and a ``y`` of the same length."""
+    check_is_fitted(personalized)
+    if generic is not None:
+        check_is_fitted(generic)
+    if not hasattr(X, "iloc"):
+        X = np.asarray(X, dtype=object if isinstance(X, list | tuple) else None)
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-dimensional; got shape {X.shape}.")
+    y = column_or_1d(y)
+    if len(y) != X.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} rows but y has {len(y)} values; they must match."
+        )
+    return X, y
 
 
 def _audit_classes(personalized, generic, y):
@@ -421,56 +452,15 @@ def _audit_classes(personalized, generic, y):
     if fitted is None:
         known = [getattr(generic, "classes_", [])] if generic is not None else []
         return np.unique(np.concatenate([y, *known]))
-    classes = np.asarray(fitted)
-    unseen = np.setdiff1d(np.unique(y), classes)
-    if len(unseen):
-        raise ValueError(
-            f"y holds the labels {unseen.tolist()!r}, which are not among the "
-            f"classes the personalized model was fitted on {classes.tolist()!r}."
-        )
+    classes = np.sort(fitted)
+    encoded_labels(y, classes, "the personalized model was fitted on")
     generic_classes = getattr(generic, "classes_", None)
     if generic_classes is not None and not np.array_equal(
-        np.sort(generic_classes), np.sort(classes)
+        np.sort(generic_classes), classes
     ):
         raise ValueError(
             f"The generic model was fitted on the classes "
             f"{np.asarray(generic_classes).tolist()!r} and the personalized one on "
             f"{classes.tolist()!r}; fit both on the same labels."
         )
-    return np.sort(classes)
-
-
-def audit_settings(test, alpha, correction, n_bootstrap, random_state):
-    """The settings a report records next to its results."""
-    seed = random_state if isinstance(random_state, Integral) else None
-    return {
-        "test": str(test),
-        "alpha": float(alpha),
-        "correction": str(correction),
-        "n_bootstrap": int(n_bootstrap),
-        "random_state": None if seed is None else int(seed),
-        "version": package_version(),
-    }
-
-
-def _placeholder(n, kind, n_classes):
-    return np.zeros((n, n_classes) if kind == "proba" else n)
-
-
-def _without_columns(X, positions):
-    if hasattr(X, "iloc"):
-        return X.drop(columns=X.columns[positions])
-    return np.delete(X, positions, axis=1)
-
-
-def _reported_as(X, positions, row):
-    """``X`` with every row's group columns set to those of ``row``."""
-    reported = X.copy()
-    repeat = np.full(len(X), row)
-    if hasattr(X, "iloc"):
-        for j in positions:
-            name = X.columns[j]
-            reported[name] = X[name].iloc[repeat].set_axis(X.index)
-    else:
-        reported[:, positions] = X[row, positions]
-    return reported
+    return classes

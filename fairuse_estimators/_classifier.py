@@ -1,12 +1,15 @@
-"""FairUseClassifier: route every group to the candidate that serves it best."""
+"""FairUseClassifier: route every group to the candidate that serves it best.
 
-import os
-import sys
+The estimator is the scikit-learn face of the stages: ``fit`` reads as a
+recipe of groups (:mod:`._groups`), splits and cross-fitting
+(:mod:`._evidence`), the risk matrix (:mod:`._metrics`), routing
+(:mod:`._routing`) and the report (:mod:`._audit`), passing intermediates as
+arguments; only results are stored on the estimator.
+"""
+
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 from types import MappingProxyType
-from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import (
@@ -17,7 +20,6 @@ from sklearn.base import (
     clone,
 )
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, check_cv
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import (
@@ -29,69 +31,38 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
-    _routing_enabled,
-    process_routing,
 )
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_array,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
-    has_fit_parameter,
     validate_data,
 )
 
-from ._audit import audit_settings, check_audit_options, fair_use_statistics
+from ._audit import audit_models, empty_report, encoded_labels
+from ._evidence import base_fit_params, fit_evidence, score_pool
 from ._groups import (
-    GroupEncoding,
-    check_group_count,
-    column_values,
+    column_names,
+    encode_groups,
+    naming_nonfinite,
     resolve_group_columns,
+    split_columns,
+    unseen_message,
 )
-from ._metrics import METRICS, check_metric_support, evidence_kind, group_risks
-from ._report import FairUseReport
-from ._stats import (
-    CORRECTIONS,
-    FIELDS,
-    MAX_BOOTSTRAP,
-    STAT_FIELDS,
-    TESTS,
-    adjust_pvalues,
-    paired_t_pvalues,
-    paired_tests,
-    resolve_rng,
-    resolve_test,
-)
+from ._metrics import METRICS, check_metric_support, risk_matrix
+from ._pool import VARIANTS, Pool, audited_models, check_variants
+from ._routing import gate_kind, route, routing_notes
+from ._stats import TEST_CONSTRAINTS, check_test_options
 from ._variants import (
-    BLOCK_VARIANTS,
     LOSS_KINDS,
-    VARIANTS,
-    design,
-    designs,
-    encode_labels,
-    fit_and_score,
-    predict_evidence,
+    check_base,
+    predict_routed,
+    variant_blocks,
 )
 from ._version import __version__
-from .exceptions import FairUseVersionWarning, UnseenGroupWarning
-
-# Risks closer than this are ties, broken toward the simpler candidate.
-_TIE_TOLERANCE = 1e-12
-
-
-class _Training(NamedTuple):
-    """Everything the variant fits share: features, labels, groups, blocks."""
-
-    X: np.ndarray
-    y: np.ndarray
-    group_ids: np.ndarray
-    blocks: dict
-    params: dict
-    decoupled: np.ndarray
+from .exceptions import FairUseVersionWarning, UnseenGroupWarning, caller_stacklevel
 
 
 def _base_has(attr):
@@ -374,6 +345,43 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
            <60        154 -0.013  inconclusive
     >>> len(clf.audit_report_.generic_groups())
     4
+    >>> clf.audit_report_.evidence
+    '5-fold cross-fitting'
+
+    Each row is scored by its group's route only; a row whose group is
+    withheld (missing) gets the generic model:
+
+    >>> clf.predict(X.head(3)), clf.predict(X.head(3).assign(sex=None))
+    (array([0, 1, 1]), array([0, 1, 1]))
+    >>> clf.predict_proba(X.head(2)).round(3)
+    array([[0.834, 0.166],
+           [0.027, 0.973]])
+    >>> clf.decision_function(X.head(3)).round(2)
+    array([-1.61,  3.59,  5.35])
+
+    On rows it was not fitted on, :meth:`audit` tests the routed model and
+    every variant:
+
+    >>> from sklearn.model_selection import train_test_split
+    >>> X_train, X_test, y_train, y_test = train_test_split(
+    ...     X, y, test_size=0.3, stratify=y, random_state=0)
+    >>> report = clf.fit(X_train, y_train).audit(X_test, y_test)
+    >>> report.summary_table()[["rationality_violations", "envy_violations"]]
+                    rationality_violations  envy_violations
+    model
+    routed                               0                0
+    onehot                               0                0
+    intersectional                       0                0
+    decoupled                            0                0
+
+    With metadata routing enabled, ``sample_weight`` reaches every base fit:
+
+    >>> import sklearn
+    >>> with sklearn.config_context(enable_metadata_routing=True):
+    ...     weighted = LogisticRegression().set_fit_request(sample_weight=True)
+    ...     routing = FairUseClassifier(weighted).get_metadata_routing()
+    >>> routing.consumes("fit", ["sample_weight"])
+    {'sample_weight'}
     """
 
     _parameter_constraints: dict = {
@@ -385,10 +393,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "routing": [StrOptions({"evidence", "best"})],
         "gate_loss": [StrOptions({"auto", "metric", *LOSS_KINDS})],
         "min_gain": [Interval(Real, 0, None, closed="left")],
-        "test": [StrOptions(set(TESTS))],
-        "alpha": [Interval(Real, 0, 1, closed="neither")],
-        "correction": [StrOptions(set(CORRECTIONS))],
-        "n_bootstrap": [Interval(Integral, 1, MAX_BOOTSTRAP, closed="both")],
+        **TEST_CONSTRAINTS,
         "min_group_size": [Interval(Integral, 1, None, closed="left")],
         "handle_unknown": [StrOptions({"generic", "error"})],
         "n_jobs": [Integral, None],
@@ -499,130 +504,64 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             return validate_data(self, X, **check), None
         return validate_data(self, X, y, **check)
 
-    def _split_X(self, X):
-        """Feature block (float array) and raw group columns of ``X``."""
-        features = np.delete(np.arange(self.n_features_in_), self.group_indices_)
-        X_features = X.iloc[:, features] if hasattr(X, "iloc") else X[:, features]
-        try:
-            X_features = check_array(
-                X_features, dtype="numeric", ensure_all_finite=False, input_name="X"
-            )
-            if X_features.dtype == object:  # older scikit-learn keeps object
-                X_features = X_features.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                "Every column of X except the group columns "
-                f"{self._group_column_names()!r} must be numeric; converting the "
-                f"others to numbers failed: {exc}. Add a text column to "
-                "group_columns or encode it before this estimator."
-            ) from exc
-        columns = [column_values(X, j) for j in self.group_indices_]
-        return X_features, columns
-
     def _group_column_names(self):
-        return self._column_names(self.group_indices_)
+        return column_names(
+            getattr(self, "feature_names_in_", None), self.group_indices_
+        )
 
-    def _column_names(self, positions):
-        if hasattr(self, "feature_names_in_"):
-            return [str(self.feature_names_in_[j]) for j in positions]
-        return [f"x{j}" for j in positions]
+    def _split_X(self, X):
+        return split_columns(
+            X, self.group_indices_, getattr(self, "feature_names_in_", None)
+        )
 
-    @contextmanager
     def _naming_nonfinite(self, X_features):
-        """Name the feature columns holding NaN or inf when a base call fails.
+        """Name the feature columns with NaN or inf when a base call fails."""
+        features = np.delete(np.arange(self.n_features_in_), self.group_indices_)
+        names = column_names(getattr(self, "feature_names_in_", None), features)
+        return naming_nonfinite(
+            X_features, names, type(self._base_estimator()).__name__
+        )
 
-        Whether the base accepts missing values cannot be read reliably from
-        its tags (a Pipeline starting with an imputer says it does not), so
-        the base decides, and its error is completed with the columns.
-        """
-        try:
-            yield
-        except ValueError as exc:
-            bad = ~np.isfinite(X_features).all(axis=0)
-            if not bad.any():
-                raise
-            features = np.delete(np.arange(self.n_features_in_), self.group_indices_)
+    def _encode_labels(self, y):
+        """Record ``classes_``; return the labels as codes."""
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
             raise ValueError(
-                f"The feature column(s) {self._column_names(features[bad])!r} of X "
-                f"hold NaN or infinite values, and "
-                f"{type(self._base_estimator()).__name__} failed on them: {exc} "
-                "Impute or drop these values before this estimator, or use a base "
-                "estimator that accepts missing values. (A missing value in a "
-                "group column needs no imputation: it means the group was "
-                "withheld.)"
-            ) from exc
+                f"y has only one class ({self.classes_.tolist()[0]!r}); a "
+                "classifier needs at least two classes."
+            )
+        return encoder.transform(y)
 
     def _check_fit_options(self, n_classes):
         """Multi-parameter rules that declarative constraints cannot express."""
-        variants = tuple(self.variants)
-        unknown = sorted(set(variants) - set(VARIANTS))
-        if unknown or not variants:
+        check_variants(self.variants)
+        if not isinstance(self.group_columns, str | Integral | None) and not len(
+            self.group_columns
+        ):
             raise ValueError(
-                f"variants must be a non-empty subset of {VARIANTS}; got "
-                f"{self.variants!r}."
+                f"group_columns={self.group_columns!r} names no column. Name the "
+                "group attributes, or pass group_columns=None to fit the base "
+                "estimator on all of X."
             )
-        if "generic" not in variants:
-            raise ValueError(
-                "variants must include 'generic': it is the baseline every group "
-                "is compared with and the model for withheld or unseen groups."
-            )
-        if len(set(variants)) != len(variants):
-            raise ValueError(f"variants lists a variant twice: {self.variants!r}.")
-        base = self._base_estimator()
-        kind = get_tags(base).estimator_type
-        if kind not in (None, "classifier"):
-            raise TypeError(
-                f"estimator must be a classifier; got {type(base).__name__}, a "
-                f"{kind}. Its predictions would not be class labels."
-            )
-        check_metric_support(self.metric, base, n_classes)
-        resolve_test(self.test, self.metric)
-        if self.gate_loss in LOSS_KINDS and not hasattr(base, "predict_proba"):
-            raise ValueError(
-                f"gate_loss={self.gate_loss!r} tests predicted probabilities, but "
-                f"{type(base).__name__} has no predict_proba. Use "
-                "gate_loss='metric', or wrap the estimator in CalibratedClassifierCV."
-            )
-
-    def _gate_kind(self):
-        """Per-row loss the evidence gate tests, or ``None`` for ``metric``."""
-        if self.routing != "evidence" or self.gate_loss == "metric":
-            return None
-        if self.gate_loss != "auto":
-            return self.gate_loss
-        base = self._base_estimator()
-        if self.metric == "error" and hasattr(base, "predict_proba"):
-            return "log_loss"
-        return None
-
-    def _fit_params(self, X, sample_weight, fit_params):
-        """Sample-aligned parameters for every base fit."""
-        if _routing_enabled():
-            routed = process_routing(
-                self, "fit", sample_weight=sample_weight, **fit_params
-            )
-            _check_weight_values(routed.estimator.fit.get("sample_weight"))
-            return routed.estimator.fit
-        params = dict(fit_params)
-        if sample_weight is not None:
-            base = self._base_estimator()
-            if not has_fit_parameter(base, "sample_weight"):
-                raise ValueError(
-                    f"sample_weight was given, but {type(base).__name__}.fit does "
-                    "not accept sample_weight. For a Pipeline or another "
-                    "meta-estimator, enable metadata routing "
-                    "(sklearn.set_config(enable_metadata_routing=True)) and "
-                    "request the weights with set_fit_request(sample_weight=True)."
-                )
-            _check_weight_values(sample_weight)
-            params["sample_weight"] = _check_sample_weight(sample_weight, X)
-        return params
+        check_base(self._base_estimator(), self.metric, n_classes, self.gate_loss)
+        return check_test_options(
+            self.metric,
+            self.test,
+            self.alpha,
+            self.correction,
+            self.n_bootstrap,
+            self.random_state,
+        )
 
     # -------------------------------------------------------------------- fit
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the variants, estimate every group's risks and route the groups.
+
+        A fit that fails leaves the classifier as it was before the call.
 
         Parameters
         ----------
@@ -641,23 +580,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         self : object
             Fitted classifier.
-
-        Examples
-        --------
-        >>> from sklearn.linear_model import LogisticRegression
-        >>> from sklearn.pipeline import make_pipeline
-        >>> from sklearn.preprocessing import StandardScaler
-        >>> from fairuse_estimators import FairUseClassifier
-        >>> from fairuse_estimators.datasets import load_heart
-        >>> X, y = load_heart(return_X_y=True)
-        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
-        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
-        ...                         variants=("generic", "onehot"), cv=3,
-        ...                         random_state=0)
-        >>> clf.fit(X, y).audit_report_.evidence
-        '3-fold cross-fitting'
         """
-        # A fit that fails leaves the previous model (or none), never a mix.
         previous = dict(self.__dict__)
         try:
             return self._fit(X, y, sample_weight, fit_params)
@@ -667,582 +590,81 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             raise
 
     def _fit(self, X, y, sample_weight, fit_params):
+        """The recipe: groups, splits, cross-fitting, risks, routes, report."""
         X, y = self._validate_X(X, reset=True, y=y)
-        check_classification_targets(y)
-        label_encoder = LabelEncoder().fit(y)
-        self.classes_ = label_encoder.classes_
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"y has only one class ({self.classes_.tolist()[0]!r}); a "
-                "classifier needs at least two classes."
-            )
-        y = label_encoder.transform(y)
-        self._check_fit_options(len(self.classes_))
-        if not isinstance(self.group_columns, str | Integral | None) and not len(
-            self.group_columns
-        ):
-            raise ValueError(
-                f"group_columns={self.group_columns!r} names no column. Name the "
-                "group attributes, or pass group_columns=None to fit the base "
-                "estimator on all of X."
-            )
+        y = self._encode_labels(y)
+        options = self._check_fit_options(len(self.classes_))
         self.group_indices_ = resolve_group_columns(
             self.group_columns,
             self.n_features_in_,
             getattr(self, "feature_names_in_", None),
         )
-        params = self._fit_params(X, sample_weight, fit_params)
+        base = self._base_estimator()
+        params = base_fit_params(self, base, X, sample_weight, fit_params)
         if not len(self.group_indices_):
             return self._fit_without_groups(X, y, params)
 
+        names = self._group_column_names()
         X_features, columns = self._split_X(X)
-        self._encoding = GroupEncoding()
-        group_ids = self._encoding.fit(columns, self._group_column_names())
-        if not self._encoding.n_groups:
-            raise ValueError(
-                "Every row of X has a missing value in the group columns "
-                f"{self._group_column_names()!r}, so there is no group to "
-                "personalize for. Pass group_columns=None to fit the base "
-                "estimator alone."
-            )
-        check_group_count(
-            self._encoding,
-            self._group_column_names(),
-            int((group_ids >= 0).sum()),
-            stacklevel=_caller_stacklevel(),
+        encoding, group_ids = encode_groups(
+            columns, names, stacklevel=caller_stacklevel()
         )
-        self.groups_ = self._encoding.groups
-        splits, refit = self._splits(y, group_ids)
-        self._check_training_classes(y, group_ids, splits, refit)
-        decoupled, notes = self._decoupled_groups(
-            y, group_ids, splits, refit, params.get("sample_weight")
-        )
-        self._set_candidates(decoupled)
-        data = _Training(
-            X_features, y, group_ids, self._blocks(group_ids), params, decoupled
-        )
-        with self._naming_nonfinite(X_features):
-            evidence, losses, models = self._cross_fit(data, splits, refit)
-        self.estimators_ = models
-        evaluated = np.full(len(y), -1)
-        for _, test in splits:
-            evaluated[test] = group_ids[test]
-        risks = group_risks(
-            self.metric, y, evidence, evaluated, self._encoding.n_groups
-        )
-        self._route = self._choose_routes(risks)
-        below = np.zeros(len(risks), dtype=bool)
-        if self.routing == "evidence":
-            self._route, below = self._gated_routes(
-                risks, y, evidence, evaluated, losses
-            )
-        n = np.bincount(evaluated[evaluated >= 0], minlength=self._encoding.n_groups)
-        self.audit_report_ = self._report(
-            self.metric,
-            y,
-            evidence,
-            evaluated,
-            risks,
-            self._test_options(self.metric),
-            n=n,
-            notes=self._fit_notes(risks, n, notes, below),
-            n_withheld=int((group_ids < 0).sum()),
-            evidence=(
-                f"{len(splits)}-fold cross-fitting"
-                if refit
-                else f"holdout of {len(splits[0][1])} rows"
-            ),
-        )
+        n_groups = encoding.n_groups
+        settings = {
+            "cv": self.cv,
+            "variants": self.variants,
+            "metric": self.metric,
+            "gate": gate_kind(self.routing, self.gate_loss, self.metric, base),
+            "min_group_size": self.min_group_size,
+            "classes": self.classes_,
+            "blocks": variant_blocks(encoding, group_ids),
+            "params": params,
+            "random_state": self.random_state,
+        }
+        evidence, estimators, pool, notes, estimated_by = fit_evidence(
+            base, X_features, y, group_ids, n_groups, settings=settings,
+            n_jobs=self.n_jobs, verbose=self.verbose,
+            guard=self._naming_nonfinite(X_features),
+        )  # fmt: skip
+        risks = risk_matrix(evidence)
+        routes, below = route(
+            self.routing, evidence, risks, pool, options,
+            min_gain=self.min_gain, verbose=self.verbose,
+        )  # fmt: skip
+        models, assignments = audited_models(pool, routes, self.variants)
+        n = np.bincount(evidence.group_ids[evidence.group_ids >= 0], minlength=n_groups)
+        self.audit_report_ = audit_models(
+            evidence, risks, pool, models, assignments, options,
+            group_columns=names, groups=encoding.groups, variants=self.variants,
+            notes=routing_notes(risks, n, notes, below, self.metric, self.min_gain),
+            routes=routes, n_withheld=int((group_ids < 0).sum()),
+            estimated_by=estimated_by, verbose=self.verbose,
+        )  # fmt: skip
+        self._encoding, self.groups_ = encoding, encoding.groups
+        self._candidate_variant = pool.variants.tolist()
+        self._candidate_group = pool.groups
+        self.estimators_, self._route = estimators, routes
         return self
 
     def _fit_without_groups(self, X, y, params):
-        estimator = clone(self._base_estimator()).fit(X, y, **params)
-        self._encoding = None
-        self.groups_ = []
-        self.estimators_ = {"generic": estimator}
+        self._encoding, self.groups_ = None, []
+        self.estimators_ = {
+            "generic": clone(self._base_estimator()).fit(X, y, **params)
+        }
         self._candidate_variant = ["generic"]
         self._candidate_group = np.array([-1])
         self._route = np.empty(0, dtype=np.intp)
-        self.audit_report_ = FairUseReport(
-            metric=self.metric,
-            group_columns=[],
-            groups=[],
-            n=[],
-            risks=np.empty((0, 1)),
-            variants=["generic"],
-            candidate_variants=["generic"],
-            candidate_groups=[-1],
-            models=["routed"],
-            assignments=np.empty((1, 0), dtype=np.intp),
-            routes=[],
-            notes=[],
-            evidence="no group columns",
-        )
+        self.audit_report_ = empty_report(self.metric)
         return self
 
-    def _splits(self, y, group_ids):
-        """Train/evaluation splits and whether variants are refit afterwards."""
-        strata = (group_ids + 2) * len(self.classes_) + y
-        holdout = isinstance(self.cv, Real) and not isinstance(self.cv, Integral)
-        if holdout:
-            splitter = StratifiedShuffleSplit(
-                n_splits=1, test_size=self.cv, random_state=self.random_state
-            )
-            strata = _merge_small_strata(strata, y, min_count=2)
-            n_test = int(np.ceil(self.cv * len(y)))
-            if min(n_test, len(y) - n_test) < len(np.unique(strata)):
-                # Too few rows to hold every (group, label) stratum: keep labels.
-                strata = _merge_small_strata(y, y, min_count=2)
-        elif self.cv is None or isinstance(self.cv, Integral):
-            n_splits = 5 if self.cv is None else self.cv
-            splitter = StratifiedKFold(
-                n_splits=n_splits, shuffle=True, random_state=self.random_state
-            )
-            strata = _merge_small_strata(strata, y, min_count=n_splits)
-        else:
-            splitter = check_cv(self.cv, y, classifier=True)
-        splits = [
-            (np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(y, strata)
-        ]
-        if not holdout:
-            tested = np.zeros(len(y), dtype=int)
-            for k, (train, test) in enumerate(splits):
-                leaked = int(np.isin(test, train).sum())
-                if leaked or not len(train):
-                    trains_on = (
-                        f"{leaked} of the rows it evaluates on" if leaked else "no row"
-                    )
-                    raise ValueError(
-                        f"Split {k} of cv trains on {trains_on}, so the risks "
-                        "would not be estimated on held-out rows. Pass splits "
-                        "whose train and test sets are disjoint and non-empty."
-                    )
-                tested[test] += 1
-            if not (tested == 1).all():
-                raise ValueError(
-                    "The cross-validation splits passed as cv must put every row "
-                    "in exactly one test set; use a K-fold splitter or a float "
-                    "holdout size."
-                )
-        return splits, not holdout
-
-    def _class_counts(self, y, group_ids, rows):
-        """Counts of each (group, class) among ``rows`` with a group."""
-        n_groups, n_classes = self._encoding.n_groups, len(self.classes_)
-        ids = group_ids[rows]
-        cells = ids[ids >= 0] * n_classes + y[rows][ids >= 0]
-        counts = np.bincount(cells, minlength=n_groups * n_classes)
-        return counts.reshape(n_groups, n_classes)
-
-    def _check_training_classes(self, y, group_ids, splits, refit):
-        """Every variant must see two classes, and deployed ones all classes."""
-        trainings = _training_sets(splits, refit, len(y))
-        deployed = trainings[-1]
-        for train in trainings:
-            grouped = np.flatnonzero(self._class_counts(y, group_ids, train).sum(0))
-            if len(grouped) < 2:
-                raise ValueError(
-                    "The rows with a complete group value in a training split "
-                    f"hold only the class {self.classes_[grouped].tolist()!r}; the "
-                    "one-hot and intersectional variants need two classes. Give "
-                    "more rows a group value or use fewer folds."
-                )
-        where = "" if refit else " in the training part of the holdout split"
-        for counts, whose in [
-            (np.bincount(y[deployed], minlength=len(self.classes_)), "no row"),
-            (
-                self._class_counts(y, group_ids, deployed).sum(axis=0),
-                "no row with a complete group value",
-            ),
-        ]:
-            missing = np.flatnonzero(counts == 0)
-            if len(missing):
-                raise ValueError(
-                    f"The classes {self.classes_[missing].tolist()!r} have {whose}"
-                    f"{where}, so the deployed models could never predict them. "
-                    "Give more of their rows a group value, or use an integer cv."
-                )
-
-    def _decoupled_groups(self, y, group_ids, splits, refit, weights=None):
-        """Groups that get a decoupled model, and a note on each that doesn't.
-
-        A group whose rows all have zero ``weights`` in some training set has
-        nothing to fit a model of its own on.
-        """
-        n_groups = self._encoding.n_groups
-        notes = [""] * n_groups
-        if "decoupled" not in self.variants:
-            return np.zeros(n_groups, dtype=bool), notes
-        present = self._class_counts(y, group_ids, np.arange(len(y)))
-        sizes = present.sum(axis=1)
-        eligible = sizes >= self.min_group_size
-        weighted = np.ones(n_groups, dtype=bool)
-        for train in _training_sets(splits, refit, len(y)):
-            eligible &= (self._class_counts(y, group_ids, train) > 0).all(axis=1)
-            if weights is not None:
-                grouped = train[group_ids[train] >= 0]
-                mass = np.bincount(
-                    group_ids[grouped], weights=weights[grouped], minlength=n_groups
-                )
-                weighted &= mass > 0
-        eligible &= weighted
-        for g in np.flatnonzero(~eligible):
-            if sizes[g] < self.min_group_size:
-                why = f"{sizes[g]} rows < min_group_size={self.min_group_size}"
-            elif (present[g] == 0).any():
-                why = "the group lacks a class"
-            elif not weighted[g]:
-                why = "sample_weight is zero on its rows in a training set"
-            else:
-                why = "a training fold lacks a class"
-            notes[g] = f"no decoupled model: {why}"
-        return eligible, notes
-
-    def _set_candidates(self, decoupled):
-        """The pool: generic, then each personalized variant for each group."""
-        variants, groups = ["generic"], [-1]
-        for variant in VARIANTS[1:]:
-            if variant not in self.variants:
-                continue
-            for g in range(self._encoding.n_groups):
-                if variant != "decoupled" or decoupled[g]:
-                    variants.append(variant)
-                    groups.append(g)
-        self._candidate_variant = variants
-        self._candidate_group = np.asarray(groups, dtype=np.intp)
-
-    def _blocks(self, group_ids):
-        """Indicator blocks of the rows with a group, and one row per group."""
-        grouped = np.maximum(group_ids, 0)
-        all_groups = np.arange(self._encoding.n_groups)
-        return {
-            "onehot": (
-                self._encoding.onehot_block(grouped),
-                self._encoding.onehot_block(all_groups),
-            ),
-            "intersectional": (
-                self._encoding.intersectional_block(grouped),
-                self._encoding.intersectional_block(all_groups),
-            ),
-        }
-
-    def _tasks(self, data, train, evaluate, keep):
-        """One (fit, score) task per variant and per decoupled group.
-
-        Every model scores the rows ``evaluate`` (``None`` for none) once per
-        candidate it serves: block variants once per reported group.
-        """
-        base = self._base_estimator()
-        gate = self._gate_kind()
-        common = {
-            "kind": (
-                evidence_kind(self.metric)
-                if gate is None
-                else (evidence_kind(self.metric), gate)
-            ),
-            "classes": np.arange(len(self.classes_)),
-            "fit_params": data.params,
-            "keep": keep,
-        }
-
-        def task(variant, group, rows, block, indicator_rows, reported):
-            scored = [] if evaluate is None else [(evaluate, r) for r in indicator_rows]
-            # The gate tests a group's own candidates only: losses are needed
-            # on the rows of the reported group (all rows for the generic).
-            loss_rows = None
-            if gate is not None and evaluate is not None:
-                loss_rows = [_own_rows(data.group_ids, evaluate, g) for g in reported]
-            call = delayed(fit_and_score)(
-                base, data.X, data.y, rows, block, scored, loss_rows=loss_rows, **common
-            )
-            return variant, group, call
-
-        tasks = [task("generic", None, train, None, [None], [-1])]
-        grouped = train[data.group_ids[train] >= 0]
-        for variant in BLOCK_VARIANTS:
-            if variant in self.variants:
-                full, per_group = data.blocks[variant]
-                rows = [per_group[[g]] for g in range(len(per_group))]
-                tasks.append(
-                    task(variant, None, grouped, full, rows, range(len(per_group)))
-                )
-        for g in np.flatnonzero(data.decoupled):
-            own = train[data.group_ids[train] == g]
-            tasks.append(task("decoupled", g, own, None, [None], [g]))
-        return tasks
-
-    def _run(self, tasks, what):
-        if self.verbose:
-            print(f"[FairUseClassifier] {what}: {len(tasks)} fits", file=sys.stderr)
-        results = []
-        # A generator lets us report each fit as it finishes, in order.
-        for done, result in enumerate(
-            Parallel(n_jobs=self.n_jobs, return_as="generator")(
-                call for _, _, call in tasks
-            ),
-            start=1,
-        ):
-            results.append(result)
-            if self.verbose:
-                print(
-                    f"[FairUseClassifier] fits done: {done}/{len(tasks)}",
-                    file=sys.stderr,
-                )
-        return [(variant, g, result) for (variant, g, _), result in zip(tasks, results)]
-
-    def _cross_fit(self, data, splits, refit):
-        """Evidence of every candidate on every evaluated row with a group,
-        and the deployed models.
-
-        The fold fits and, with ``refit``, the fits on all rows go to the
-        workers in one batch, so that the data are shipped once.
-        """
-        tasks, folds = [], []
-        for train, test in splits:
-            rows = test[data.group_ids[test] >= 0]
-            # A fold whose test rows all withheld their group has nothing to score.
-            fold_tasks = self._tasks(
-                data, train, rows if len(rows) else None, not refit
-            )
-            tasks += fold_tasks
-            folds += [rows] * len(fold_tasks)
-        if refit:
-            final = self._tasks(data, np.arange(len(data.y)), None, keep=True)
-            tasks += final
-            folds += [None] * len(final)
-        what = f"fitting {len(splits)} split(s)" + (" and all rows" if refit else "")
-        results = self._run(tasks, what)
-        kind = evidence_kind(self.metric)
-        shape = (len(self._candidate_variant), len(data.y))
-        if kind == "proba":
-            shape += (len(self.classes_),)
-        evidence = np.zeros(shape, dtype=np.intp if kind == "label" else float)
-        gate = self._gate_kind()
-        # Single precision halves the memory; the t-tests cast back per group.
-        losses = None if gate is None else np.zeros(shape[:2], dtype=np.float32)
-        models = None
-        reported = self._candidate_group
-        for rows, (variant, g, (model, scores)) in zip(folds, results):
-            for candidate, score in zip(self._candidates_of(variant, g), scores):
-                if gate is None:
-                    evidence[candidate, rows] = score
-                    continue
-                evidence[candidate, rows] = score[0]
-                where = _own_rows(data.group_ids, rows, reported[candidate])
-                losses[candidate, rows if where is None else rows[where]] = score[1]
-            if model is not None:
-                models = self._collect(models, variant, g, model)
-        return evidence, losses, models
-
-    def _candidates_of(self, variant, group):
-        """Candidate indices a fitted variant model serves, in group order."""
-        variants = np.asarray(self._candidate_variant)
-        if variant in BLOCK_VARIANTS:
-            return np.flatnonzero(variants == variant)
-        if variant == "decoupled":
-            return np.flatnonzero(
-                (variants == variant) & (self._candidate_group == group)
-            )
-        return [0]
-
-    def _collect(self, models, variant, group, model):
-        if models is None:
-            models = {}
-            if "decoupled" in self.variants:
-                models["decoupled"] = [None] * self._encoding.n_groups
-        if variant == "decoupled":
-            models["decoupled"][group] = model
-        else:
-            models[variant] = model
-        return models
-
-    # ---------------------------------------------------------------- routing
-
-    def _own_candidates(self):
-        """Each group's own candidate of each personalized variant, ``(m, 3)``.
-
-        ``-1`` where the group has no candidate of that variant.
-        """
-        own = np.full((self._encoding.n_groups, len(VARIANTS) - 1), -1, np.intp)
-        variants = np.asarray(self._candidate_variant)
-        for j, variant in enumerate(VARIANTS[1:]):
-            mask = variants == variant
-            own[self._candidate_group[mask], j] = np.flatnonzero(mask)
-        return own
-
-    def _preference(self, own):
-        """Candidate indices from simplest to most complex, for a group whose
-        own candidates are ``own``."""
-        own = own[own > 0]
-        rest = np.setdiff1d(np.arange(1, len(self._candidate_variant)), own)
-        return np.concatenate([[0], own, rest])
-
-    def _choose_routes(self, risks, allowed=None):
-        """Lowest-risk candidate per group among the ``allowed`` ones."""
-        routes = np.zeros(len(risks), dtype=np.intp)
-        own = self._own_candidates()
-        for g, group_risk in enumerate(risks):
-            order = self._preference(own[g])
-            if allowed is not None:
-                order = order[allowed[g, order]]
-            ordered = group_risk[order]
-            if np.isnan(ordered).all():
-                continue  # no evidence for this group: keep it on the generic model
-            best = np.nanmin(ordered)
-            routes[g] = order[np.flatnonzero(ordered <= best + _TIE_TOLERANCE)[0]]
-        return routes
-
-    def _gated_routes(self, risks, y, evidence, group_ids, losses=None):
-        """Routes that leave the generic model only on a significant gain.
-
-        Each group tests its own personalized candidates (at most one per
-        variant) against the generic model, with ``correction`` across them;
-        a small family keeps the tests powerful. With per-row ``losses`` of
-        ``gate_loss`` the tests are paired t-tests on them (groups of at
-        least ``MIN_TEST_ROWS`` rows), and ``test`` on ``metric`` otherwise.
-        A significant candidate must also gain ``min_gain`` in ``metric``.
-        Other groups' candidates enter only when they are significantly
-        better than the group's route.
-
-        Returns the routes and, per group, whether it kept the generic model
-        although a candidate's gain was significant, because that gain was
-        below ``min_gain``.
-        """
-        n_groups, n_candidates = risks.shape
-        own = np.zeros_like(risks, dtype=bool)
-        own[np.arange(n_groups)[:, None], np.maximum(self._own_candidates(), 0)] = True
-        finite = own & np.isfinite(risks) & np.isfinite(risks[:, :1])
-        finite[:, 0] = False
-        pairs = np.argwhere(finite)
-        comparisons = np.column_stack(
-            [pairs[:, 0], np.zeros(len(pairs), int), pairs[:, 1]]
+    def _pool(self):
+        return Pool(
+            np.asarray(self._candidate_variant),
+            self._candidate_group,
+            self._encoding.n_groups,
         )
-        allowed = np.zeros((n_groups, n_candidates), dtype=bool)
-        allowed[:, 0] = True
-        turned_down = np.zeros(n_groups, dtype=bool)
-        if len(comparisons):
-            p_gain = np.full(len(comparisons), np.nan)
-            if losses is not None:
-                p_gain = paired_t_pvalues(losses, group_ids, comparisons)
-            on_metric = np.isnan(p_gain)
-            if on_metric.any():
-                results, _ = paired_tests(
-                    resolve_test(self.test, self.metric),
-                    self.metric,
-                    y,
-                    evidence,
-                    group_ids,
-                    comparisons[on_metric],
-                    alpha=self.alpha,
-                    n_bootstrap=self.n_bootstrap,
-                    rng=resolve_rng(self.random_state),
-                    verbose=self.verbose,
-                )
-                p_gain[on_metric] = results[:, FIELDS.index("p_gain")]
-            for g in range(n_groups):
-                mine = comparisons[:, 0] == g
-                p_gain[mine] = adjust_pvalues(p_gain[mine], self.correction)
-            with np.errstate(invalid="ignore"):
-                significant = p_gain <= self.alpha
-            gains = risks[pairs[:, 0], 0] - risks[pairs[:, 0], pairs[:, 1]]
-            enough = gains >= self.min_gain - _TIE_TOLERANCE
-            chosen = pairs[significant & enough]
-            allowed[chosen[:, 0], chosen[:, 1]] = True
-            turned_down[pairs[significant & ~enough, 0]] = True
-        routes = self._choose_routes(risks, allowed)
-        # A group that significantly prefers another group's route takes it.
-        # Its risk strictly drops and no new route appears, so this ends.
-        for _ in range(n_groups * n_candidates):
-            envy = fair_use_statistics(
-                self.metric,
-                y,
-                evidence,
-                group_ids,
-                routes[None],
-                **self._test_options(self.metric),
-            )["envy"][0]
-            with np.errstate(invalid="ignore"):
-                violated = (
-                    envy[..., STAT_FIELDS.index("p_violation_adjusted")] <= self.alpha
-                )
-            if not violated.any():
-                break
-            g = int(np.flatnonzero(violated.any(axis=1))[0])
-            gaps = np.where(violated[g], envy[g, :, FIELDS.index("gain")], np.inf)
-            routes[g] = routes[int(np.argmin(gaps))]
-        return routes, turned_down & (routes == 0)
 
-    def _test_options(self, metric, **overrides):
-        """Options of the fair-use tests; ``None`` overrides mean our own."""
-        options = {
-            "test": self.test,
-            "alpha": self.alpha,
-            "correction": self.correction,
-            "n_bootstrap": self.n_bootstrap,
-            "random_state": self.random_state,
-        }
-        options.update({k: v for k, v in overrides.items() if v is not None})
-        options["test"] = check_audit_options(
-            metric,
-            options["test"],
-            options["alpha"],
-            options["correction"],
-            options["n_bootstrap"],
-        )
-        return options
-
-    def _models(self):
-        """Names of the audited models and each group's candidate under each."""
-        own = self._own_candidates()
-        fitted = [j for j, v in enumerate(VARIANTS[1:]) if v in self.variants]
-        names = ["routed"] + [VARIANTS[1 + j] for j in fitted]
-        return names, np.vstack([self._route, own[:, fitted].T])
-
-    def _fit_notes(self, risks, n, notes, below):
-        notes = list(notes)
-        for g in range(self._encoding.n_groups):
-            reason = None
-            if np.isnan(risks[g]).all():
-                reason = (
-                    "no evaluation rows"
-                    if n[g] == 0
-                    else f"{self.metric} is undefined on these rows"
-                )
-            elif below[g]:
-                reason = f"significant gains below min_gain={self.min_gain:g}"
-            if reason is not None:
-                notes[g] = "; ".join(
-                    filter(None, [notes[g], f"kept generic: {reason}"])
-                )
-        return notes
-
-    def _report(self, metric, y, predictions, group_ids, risks, options, **fields):
-        """Test every audited model on the predictions and build the report."""
-        names, assignments = self._models()
-        statistics = fair_use_statistics(
-            metric,
-            y,
-            predictions,
-            group_ids,
-            assignments,
-            verbose=self.verbose,
-            **options,
-        )
-        return FairUseReport(
-            metric=metric,
-            group_columns=self._group_column_names(),
-            groups=self.groups_,
-            risks=risks,
-            variants=self.variants,
-            candidate_variants=self._candidate_variant,
-            candidate_groups=self._candidate_group,
-            models=names,
-            assignments=assignments,
-            routes=self._route,
-            statistics=statistics,
-            settings=audit_settings(**options),
-            **fields,
-        )
+    # ------------------------------------------------------------------ audit
 
     def audit(
         self,
@@ -1284,40 +706,14 @@ default=None
             Its models are ``"routed"`` followed by the fitted variants.
             With ``verbose > 0`` the progress of the tests is printed to
             stderr.
-
-        Examples
-        --------
-        >>> from sklearn.linear_model import LogisticRegression
-        >>> from sklearn.model_selection import train_test_split
-        >>> from sklearn.pipeline import make_pipeline
-        >>> from sklearn.preprocessing import StandardScaler
-        >>> from fairuse_estimators import FairUseClassifier
-        >>> from fairuse_estimators.datasets import load_heart
-        >>> X, y = load_heart(return_X_y=True)
-        >>> X_train, X_test, y_train, y_test = train_test_split(
-        ...     X, y, test_size=0.3, stratify=y, random_state=0)
-        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
-        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
-        ...                         variants=("generic", "onehot"), cv=3,
-        ...                         random_state=0).fit(X_train, y_train)
-        >>> report = clf.audit(X_test, y_test)
-        >>> report.models
-        ['routed', 'onehot']
-        >>> report.summary_table()[["rationality_violations", "envy_violations"]]
-                rationality_violations  envy_violations
-        model
-        routed                       0                0
-        onehot                       0                0
         """
         check_is_fitted(self)
+        given = dict(test=test, alpha=alpha, correction=correction)
+        given.update(n_bootstrap=n_bootstrap, random_state=random_state)
         metric = self.metric if metric is None else metric
-        options = self._test_options(
+        options = check_test_options(
             metric,
-            test=test,
-            alpha=alpha,
-            correction=correction,
-            n_bootstrap=n_bootstrap,
-            random_state=random_state,
+            **{k: getattr(self, k) if v is None else v for k, v in given.items()},
         )
         if self._encoding is None:
             raise ValueError(
@@ -1325,63 +721,28 @@ default=None
                 "has no use of group attributes to audit."
             )
         X, y = self._validate_X(X, reset=False, y=y)
-        codes = encode_labels(y, self.classes_)
-        if (codes < 0).any():
-            raise ValueError(
-                f"y holds the labels {sorted(set(y[codes < 0].tolist()))!r}, which "
-                f"are not among the classes seen during fit {self.classes_.tolist()!r}."
-            )
+        codes = encoded_labels(y, self.classes_, "seen during fit")
         check_metric_support(metric, self.estimators_["generic"], len(self.classes_))
         X_features, columns = self._split_X(X)
         group_ids, _ = self._encoding.transform(columns, self._group_column_names())
-        evidence = self._pool_evidence(X_features, group_ids, evidence_kind(metric))
-        n_groups = self._encoding.n_groups
-        return self._report(
-            metric,
-            codes,
-            evidence,
-            group_ids,
-            group_risks(metric, codes, evidence, group_ids, n_groups),
-            options,
-            n=np.bincount(group_ids[group_ids >= 0], minlength=n_groups),
-            notes=self.audit_report_.notes,
-            n_withheld=int((group_ids < 0).sum()),
-            evidence=f"{int((group_ids >= 0).sum())} audited rows",
-        )
-
-    def _pool_evidence(self, X_features, group_ids, kind):
-        """Every candidate's predictions on every row with a known group."""
-        rows = np.flatnonzero(group_ids >= 0)
-        classes = np.arange(len(self.classes_))
-        shape = (len(self._candidate_variant), len(group_ids))
-        if kind == "proba":
-            shape += (len(classes),)
-        evidence = np.zeros(shape, dtype=np.intp if kind == "label" else float)
-        candidates = [self._candidate_model(c) for c in range(len(evidence))]
-        matrices = designs(X_features, [(rows, row) for _, row in candidates])
-        for candidate, ((model, _), matrix) in enumerate(zip(candidates, matrices)):
-            evidence[candidate, rows] = predict_evidence(model, matrix, kind, classes)
-        return evidence
+        pool = self._pool()
+        evidence = score_pool(
+            self.estimators_, self._encoding, pool, X_features, codes, group_ids,
+            metric, len(self.classes_),
+        )  # fmt: skip
+        models, assignments = audited_models(pool, self._route, self.variants)
+        return audit_models(
+            evidence, risk_matrix(evidence), pool, models, assignments, options,
+            group_columns=self._group_column_names(), groups=self.groups_,
+            variants=self.variants, notes=self.audit_report_.notes,
+            routes=self._route, n_withheld=int((group_ids < 0).sum()),
+            estimated_by=f"{int((group_ids >= 0).sum())} audited rows",
+            verbose=self.verbose,
+        )  # fmt: skip
 
     @property
     def routing_(self):
-        """Read-only mapping ``group -> (variant, reported group or None)``.
-
-        Examples
-        --------
-        >>> from sklearn.linear_model import LogisticRegression
-        >>> from sklearn.pipeline import make_pipeline
-        >>> from sklearn.preprocessing import StandardScaler
-        >>> from fairuse_estimators import FairUseClassifier
-        >>> from fairuse_estimators.datasets import load_heart
-        >>> X, y = load_heart(return_X_y=True)
-        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
-        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
-        ...                         variants=("generic", "onehot"), cv=3,
-        ...                         random_state=0).fit(X, y)
-        >>> clf.routing_[("female", "60+")]
-        ('generic', None)
-        """
+        """Read-only mapping ``group -> (variant, reported group or None)``."""
         check_is_fitted(self)
         routing = {}
         for group, candidate in zip(self.groups_, self._route):
@@ -1394,18 +755,17 @@ default=None
 
     # ------------------------------------------------------------- prediction
 
-    def _row_candidates(self, X):
-        """Feature block and the candidate that scores each row."""
+    def _routed(self, X, method):
+        """Call ``method`` of each row's candidate on that row only."""
+        check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
+        if self._encoding is None:
+            return getattr(self.estimators_["generic"], method)(X)
         X_features, columns = self._split_X(X)
-        group_ids, unseen = self._encoding.transform(
-            columns, self._group_column_names()
-        )
+        names = self._group_column_names()
+        group_ids, unseen = self._encoding.transform(columns, names)
         if unseen:
-            shown = "; ".join(unseen[:5])
-            if len(unseen) > 5:
-                shown += f"; and {len(unseen) - 5} more"
-            message = f"Group values not seen during fit: {shown}."
+            message = unseen_message(unseen)
             if self.handle_unknown == "error":
                 raise ValueError(
                     message + " Set handle_unknown='generic' to score them with "
@@ -1414,45 +774,13 @@ default=None
             warnings.warn(
                 message + " These rows are scored by the generic model.",
                 UnseenGroupWarning,
-                stacklevel=_caller_stacklevel(),
+                stacklevel=caller_stacklevel(),
             )
-        candidates = np.where(group_ids >= 0, self._route[np.maximum(group_ids, 0)], 0)
-        return X_features, candidates
-
-    def _candidate_model(self, candidate):
-        variant = self._candidate_variant[candidate]
-        group = self._candidate_group[candidate]
-        if variant == "decoupled":
-            return self.estimators_["decoupled"][group], None
-        model = self.estimators_[variant]
-        if variant == "onehot":
-            return model, self._encoding.onehot_block(np.array([group]))
-        if variant == "intersectional":
-            return model, self._encoding.intersectional_block(np.array([group]))
-        return model, None
-
-    def _routed(self, X, method):
-        """Call ``method`` of each row's candidate on that row only."""
-        check_is_fitted(self)
-        if self._encoding is None:
-            X, _ = self._validate_X(X, reset=False)
-            return getattr(self.estimators_["generic"], method)(X)
-        X_features, candidates = self._row_candidates(X)
-        output = None
-        for candidate in np.unique(candidates):
-            rows = np.flatnonzero(candidates == candidate)
-            model, row = self._candidate_model(candidate)
-            with self._naming_nonfinite(X_features):
-                result = getattr(model, method)(design(X_features, rows, row))
-            if method == "predict_proba":
-                aligned = np.zeros((len(rows), len(self.classes_)))
-                aligned[:, model.classes_] = result
-                result = aligned
-            if output is None:
-                dtype = np.intp if method == "predict" else float
-                output = np.empty((len(candidates), *result.shape[1:]), dtype)
-            output[rows] = result
-        return output
+        with self._naming_nonfinite(X_features):
+            return predict_routed(
+                self.estimators_, self._encoding, self._pool(), self._route,
+                X_features, group_ids, method, len(self.classes_),
+            )  # fmt: skip
 
     def predict(self, X):
         """Predict classes, each row with its group's routed candidate.
@@ -1460,31 +788,12 @@ default=None
         Parameters
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
-            Features, group columns included.
+            Features, group columns included. A row whose group is withheld
+            (missing) gets the generic model.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
-
-        Examples
-        --------
-        >>> from sklearn.linear_model import LogisticRegression
-        >>> from sklearn.pipeline import make_pipeline
-        >>> from sklearn.preprocessing import StandardScaler
-        >>> from fairuse_estimators import FairUseClassifier
-        >>> from fairuse_estimators.datasets import load_heart
-        >>> X, y = load_heart(return_X_y=True)
-        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
-        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
-        ...                         variants=("generic", "onehot"), cv=3,
-        ...                         random_state=0).fit(X, y)
-        >>> clf.predict(X.head(3))
-        array([0, 1, 1])
-
-        A row whose group is withheld (missing) gets the generic model:
-
-        >>> clf.predict(X.head(3).assign(sex=None))
-        array([0, 1, 1])
         """
         codes = self._routed(X, "predict")
         return self.classes_[codes]
@@ -1502,22 +811,6 @@ default=None
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
-
-        Examples
-        --------
-        >>> from sklearn.linear_model import LogisticRegression
-        >>> from sklearn.pipeline import make_pipeline
-        >>> from sklearn.preprocessing import StandardScaler
-        >>> from fairuse_estimators import FairUseClassifier
-        >>> from fairuse_estimators.datasets import load_heart
-        >>> X, y = load_heart(return_X_y=True)
-        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
-        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
-        ...                         variants=("generic", "onehot"), cv=3,
-        ...                         random_state=0).fit(X, y)
-        >>> clf.predict_proba(X.head(2)).round(3)
-        array([[0.834, 0.166],
-               [0.027, 0.973]])
         """
         return self._routed(X, "predict_proba")
 
@@ -1533,21 +826,6 @@ default=None
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-
-        Examples
-        --------
-        >>> from sklearn.linear_model import LogisticRegression
-        >>> from sklearn.pipeline import make_pipeline
-        >>> from sklearn.preprocessing import StandardScaler
-        >>> from fairuse_estimators import FairUseClassifier
-        >>> from fairuse_estimators.datasets import load_heart
-        >>> X, y = load_heart(return_X_y=True)
-        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
-        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
-        ...                         variants=("generic", "onehot"), cv=3,
-        ...                         random_state=0).fit(X, y)
-        >>> clf.predict_log_proba(X.head(2)).shape
-        (2, 2)
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
@@ -1564,21 +842,6 @@ default=None
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-
-        Examples
-        --------
-        >>> from sklearn.linear_model import LogisticRegression
-        >>> from sklearn.pipeline import make_pipeline
-        >>> from sklearn.preprocessing import StandardScaler
-        >>> from fairuse_estimators import FairUseClassifier
-        >>> from fairuse_estimators.datasets import load_heart
-        >>> X, y = load_heart(return_X_y=True)
-        >>> base = make_pipeline(StandardScaler(), LogisticRegression())
-        >>> clf = FairUseClassifier(base, group_columns=["sex", "age_group"],
-        ...                         variants=("generic", "onehot"), cv=3,
-        ...                         random_state=0).fit(X, y)
-        >>> clf.decision_function(X.head(3)).round(2)
-        array([-1.61,  3.59,  5.35])
         """
         return self._routed(X, "decision_function")
 
@@ -1592,18 +855,6 @@ default=None
         routing : MetadataRouter
             Routes ``fit`` metadata such as ``sample_weight`` to every fit of
             the base estimator.
-
-        Examples
-        --------
-        >>> import sklearn
-        >>> from sklearn.linear_model import LogisticRegression
-        >>> from fairuse_estimators import FairUseClassifier
-        >>> with sklearn.config_context(enable_metadata_routing=True):
-        ...     base = LogisticRegression().set_fit_request(sample_weight=True)
-        ...     clf = FairUseClassifier(base, group_columns=["sex", "age_group"])
-        ...     routing = clf.get_metadata_routing()
-        >>> routing.consumes("fit", ["sample_weight"])
-        {'sample_weight'}
         """
         return MetadataRouter(owner=self).add(
             estimator=self._base_estimator(),
@@ -1639,63 +890,3 @@ default=None
                 stacklevel=2,
             )
         super().__setstate__(state)
-
-
-def _check_weight_values(sample_weight):
-    """Refuse negative weights and weights that are zero everywhere."""
-    if sample_weight is None:
-        return
-    weights = np.asarray(sample_weight)
-    if weights.dtype.kind not in "biuf":
-        return  # left to scikit-learn's own check, which names the problem
-    if (weights < 0).any():
-        raise ValueError(
-            f"sample_weight holds {int((weights < 0).sum())} negative value(s); "
-            "weights must be non-negative."
-        )
-    if weights.size and not weights.any():
-        raise ValueError(
-            "sample_weight is zero on every row, so no model can be fitted; give "
-            "some rows a positive weight."
-        )
-
-
-def _own_rows(group_ids, rows, reported):
-    """Positions among ``rows`` of the rows of group ``reported``, whose own
-    candidate the evidence gate tests; ``None`` (all rows) for the generic
-    model, whose ``reported`` is negative."""
-    return None if reported < 0 else np.flatnonzero(group_ids[rows] == reported)
-
-
-def _training_sets(splits, refit, n_samples):
-    """Rows of every fit of a variant; the deployed models' rows come last."""
-    trainings = [train for train, _ in splits]
-    return trainings + [np.arange(n_samples)] if refit else trainings
-
-
-def _caller_stacklevel():
-    """Stack level of the first frame outside this package, for warnings.
-
-    The ``_fit_context`` wrapper scikit-learn puts around ``fit`` counts as
-    inside.
-    """
-    package = os.path.dirname(__file__)
-    frame, level = sys._getframe(1), 1
-    while frame is not None and (
-        frame.f_code.co_filename.startswith(package)
-        or frame.f_code is FairUseClassifier.fit.__code__
-    ):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
-def _merge_small_strata(strata, y, min_count):
-    """Strata with fewer than ``min_count`` rows fall back to their label.
-
-    Label strata that are still too small join the largest stratum, so that
-    every stratum can be spread over the splits.
-    """
-    counts = np.bincount(strata)
-    strata = np.where(counts[strata] < min_count, y, strata)
-    counts = np.bincount(strata)
-    return np.where(counts[strata] < min_count, counts.argmax(), strata)

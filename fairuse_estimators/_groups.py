@@ -8,10 +8,12 @@ group. Both are scored by the generic model.
 """
 
 import warnings
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import check_array
 
 from .exceptions import ManyGroupsWarning
 
@@ -134,6 +136,134 @@ def check_group_count(encoding, names, n_rows, stacklevel=1):
         ManyGroupsWarning,
         stacklevel=stacklevel + 1,
     )
+
+
+def column_names(feature_names, positions):
+    """Names of the columns at ``positions``: ``x<j>`` for arrays."""
+    if feature_names is not None:
+        return [str(feature_names[j]) for j in positions]
+    return [f"x{j}" for j in positions]
+
+
+def split_columns(X, group_indices, feature_names=None):
+    """Feature block (float array) and raw group columns of ``X``.
+
+    Parameters
+    ----------
+    X : DataFrame or ndarray of shape (n, d)
+    group_indices : ndarray of int
+        Positions of the group columns.
+    feature_names : ndarray of str or None
+        Column names of ``X``, for the error message.
+
+    Returns
+    -------
+    features : ndarray of float of shape (n, d - len(group_indices))
+    columns : list of ndarray
+        The group columns, values as given.
+    """
+    features = np.delete(np.arange(X.shape[1]), group_indices)
+    X_features = X.iloc[:, features] if hasattr(X, "iloc") else X[:, features]
+    try:
+        X_features = check_array(
+            X_features, dtype="numeric", ensure_all_finite=False, input_name="X"
+        )
+        if X_features.dtype == object:  # older scikit-learn keeps object
+            X_features = X_features.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "Every column of X except the group columns "
+            f"{column_names(feature_names, group_indices)!r} must be numeric; "
+            f"converting the others to numbers failed: {exc}. Add a text column "
+            "to group_columns or encode it before this estimator."
+        ) from exc
+    return X_features, [column_values(X, j) for j in group_indices]
+
+
+@contextmanager
+def naming_nonfinite(X_features, feature_names, estimator_name):
+    """Name the feature columns holding NaN or inf when a base call fails.
+
+    Whether the base accepts missing values cannot be read reliably from its
+    tags (a Pipeline starting with an imputer says it does not), so the base
+    decides, and its error is completed with the columns ``feature_names``
+    of ``X_features``.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        bad = ~np.isfinite(X_features).all(axis=0)
+        if not bad.any():
+            raise
+        names = [feature_names[j] for j in np.flatnonzero(bad)]
+        raise ValueError(
+            f"The feature column(s) {names!r} of X hold NaN or infinite values, "
+            f"and {estimator_name} failed on them: {exc} Impute or drop these "
+            "values before this estimator, or use a base estimator that accepts "
+            "missing values. (A missing value in a group column needs no "
+            "imputation: it means the group was withheld.)"
+        ) from exc
+
+
+def encode_groups(columns, names, stacklevel=1):
+    """Fit a :class:`GroupEncoding` on the group columns; check the groups.
+
+    Parameters
+    ----------
+    columns : list of ndarray
+        The group columns.
+    names : list of str
+        Their names, for messages.
+    stacklevel : int, default=1
+        Stack level of a :class:`~fairuse_estimators.ManyGroupsWarning`, as
+        seen from the caller.
+
+    Returns
+    -------
+    encoding : GroupEncoding
+    group_ids : ndarray of int
+        ``WITHHELD`` where a row has a missing group value.
+    """
+    encoding = GroupEncoding()
+    group_ids = encoding.fit(columns, names)
+    if not encoding.n_groups:
+        raise ValueError(
+            "Every row of X has a missing value in the group columns "
+            f"{list(names)!r}, so there is no group to personalize for. Pass "
+            "group_columns=None to fit the base estimator alone."
+        )
+    check_group_count(
+        encoding, names, int((group_ids >= 0).sum()), stacklevel=stacklevel + 1
+    )
+    return encoding, group_ids
+
+
+def unseen_message(unseen):
+    """One sentence on the group values never seen during ``fit``."""
+    shown = "; ".join(unseen[:5])
+    if len(unseen) > 5:
+        shown += f"; and {len(unseen) - 5} more"
+    return f"Group values not seen during fit: {shown}."
+
+
+def group_label(group):
+    """Readable label of a group tuple, e.g. ``"female, <60"``.
+
+    A text value holding a comma, a quote at its start, surrounding spaces or
+    nothing at all is quoted, so that two groups never share a label:
+    ``("a, b", "c")`` reads ``'a, b', c`` and ``("a", "b, c")`` reads
+    ``a, 'b, c'``.
+    """
+    return ", ".join(map(_label_part, group))
+
+
+def _label_part(value):
+    text = str(value)
+    if isinstance(value, str) and (
+        not text or "," in text or text != text.strip() or text[0] in "'\""
+    ):
+        return repr(value)
+    return text
 
 
 def column_values(X, position):

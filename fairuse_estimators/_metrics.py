@@ -1,11 +1,14 @@
-"""Per-group risks of many candidate predictors at once.
+"""Evidence and the risk matrix: every candidate's risk on every group.
 
-Every function here takes the *evidence* of ``C`` candidates on ``n`` rows and
-returns a ``(n_groups, C)`` risk matrix: risks are unweighted averages over the
-individuals of each group, as in the fair-use conditions. Labels are encoded as
-integers ``0 .. n_classes - 1``.
+The *evidence* of ``C`` candidates on ``n`` rows is what each candidate
+predicted on rows it did not train on (:class:`Evidence`, made by
+:func:`allocate_evidence` and filled by the evidence stage). From it,
+:func:`risk_matrix` computes the ``(n_groups, C)`` risk matrix ``R`` that every
+gain, route, verdict, table and plot reads: risks are unweighted averages over
+the individuals of each group, as in the fair-use conditions. Labels are
+encoded as integers ``0 .. n_classes - 1``.
 
-Evidence comes in three kinds, chosen by :func:`evidence_kind`:
+Predictions come in three kinds, chosen by :func:`evidence_kind`:
 
 - ``"label"``: predicted class codes, shape ``(C, n)`` (for ``error``);
 - ``"score"``: a continuous score for the positive class, shape ``(C, n)``
@@ -13,12 +16,101 @@ Evidence comes in three kinds, chosen by :func:`evidence_kind`:
 - ``"proba"``: class probabilities, shape ``(C, n, n_classes)``.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.stats import rankdata
 
 METRICS = ("error", "auc", "ece", "log_loss", "brier")
 N_ECE_BINS = 10
+
+
+class Evidence(NamedTuple):
+    """Every candidate's predictions on the evaluated rows (transient).
+
+    Attributes
+    ----------
+    metric : str
+        The risk the predictions are for.
+    y : ndarray of int of shape (n,)
+        Encoded labels.
+    predictions : ndarray of shape (C, n) or (C, n, n_classes)
+        Predictions of :func:`evidence_kind` ``(metric)``.
+    group_ids : ndarray of int of shape (n,)
+        Group of each row; negative where a row is not evaluated (withheld,
+        unseen, or never in a test set).
+    n_groups : int
+    losses : ndarray of float32 of shape (C, n) or None
+        Per-row losses the evidence gate tests, on each candidate's own
+        group's rows (zero elsewhere); ``None`` when the gate tests
+        ``metric`` itself.
+    """
+
+    metric: str
+    y: np.ndarray
+    predictions: np.ndarray
+    group_ids: np.ndarray
+    n_groups: int
+    losses: np.ndarray | None = None
+
+    def group(self, g, candidates):
+        """Labels and the predictions of ``candidates`` on group ``g``'s rows."""
+        rows = np.flatnonzero(self.group_ids == g)
+        return self.y[rows], self.predictions[np.asarray(candidates)[:, None], rows]
+
+
+def allocate_evidence(
+    metric, y, group_ids, n_groups, n_candidates, n_classes, *, gate=None
+):
+    """Zeroed evidence of ``n_candidates`` candidates, ready to be filled.
+
+    Parameters
+    ----------
+    metric : str
+    y : ndarray of int of shape (n,)
+    group_ids : ndarray of int of shape (n,)
+    n_groups, n_candidates, n_classes : int
+    gate : {"log_loss", "brier"} or None, default=None
+        Whether to hold per-row gate losses too (in single precision, which
+        halves the memory; the t-tests cast back per group).
+
+    Returns
+    -------
+    evidence : Evidence
+    """
+    kind = evidence_kind(metric)
+    shape = (n_candidates, len(y))
+    if kind == "proba":
+        shape += (n_classes,)
+    predictions = np.zeros(shape, dtype=np.intp if kind == "label" else float)
+    losses = None if gate is None else np.zeros(shape[:2], dtype=np.float32)
+    return Evidence(metric, y, predictions, group_ids, n_groups, losses)
+
+
+def risk_matrix(evidence):
+    """The risk ``R[g, c]`` of every candidate on every group's rows.
+
+    The one producer of the risk matrix: routes, gains, verdicts, tables and
+    plots all read it.
+
+    Parameters
+    ----------
+    evidence : Evidence
+
+    Returns
+    -------
+    risks : ndarray of shape (n_groups, C)
+        ``nan`` where a group has no evaluated rows, or, for ``auc``, a
+        single class.
+    """
+    return group_risks(
+        evidence.metric,
+        evidence.y,
+        evidence.predictions,
+        evidence.group_ids,
+        evidence.n_groups,
+    )
 
 
 def evidence_kind(metric):

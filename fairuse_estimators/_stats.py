@@ -37,14 +37,17 @@ needs two rows of each class. The exact McNemar test is valid at any size.
 """
 
 import sys
+from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
 from scipy.special import ndtr, ndtri, stdtr
 from scipy.stats import beta, binom, rankdata
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._metrics import N_ECE_BINS, ece_parts, group_risks, row_losses
+from ._metrics import METRICS, N_ECE_BINS, ece_parts, row_losses
 
 TESTS = ("auto", "bootstrap", "mcnemar", "delong")
 CORRECTIONS = ("holm", "bonferroni", "none")
@@ -61,6 +64,120 @@ _CHUNK_CELLS = 2**20
 FIELDS = ("gain", "low", "high", "p_gain", "p_violation")
 #: Fields of a comparison in a report: the test and its adjusted p-values.
 STAT_FIELDS = (*FIELDS, "p_gain_adjusted", "p_violation_adjusted")
+#: Position of each of :data:`STAT_FIELDS`.
+FIELD = {name: i for i, name in enumerate(STAT_FIELDS)}
+#: Verdict of a test: not tested (with the reason recorded), neither
+#: direction significant, significant gain, significant violation.
+VERDICTS = ("untested", "inconclusive", "gain", "violation")
+#: Why a group's rationality is not tested when its model is the generic one;
+#: the only reason a report does not repeat in its notes.
+SAME_AS_GENERIC = "the group uses the generic model"
+
+#: The one declaration of the test options' domains, shared by the
+#: estimator's parameter constraints, :func:`check_test_options` and the
+#: command line.
+TEST_CONSTRAINTS = {
+    "test": [StrOptions(set(TESTS))],
+    "alpha": [Interval(Real, 0, 1, closed="neither")],
+    "correction": [StrOptions(set(CORRECTIONS))],
+    "n_bootstrap": [Interval(Integral, 1, MAX_BOOTSTRAP, closed="both")],
+}
+
+
+class TestOptions(NamedTuple):
+    """How comparisons are tested (transient; see :func:`check_test_options`).
+
+    Attributes
+    ----------
+    test : {"bootstrap", "mcnemar", "delong"}
+        The concrete test.
+    alpha : float
+    correction : {"holm", "bonferroni", "none"}
+    n_bootstrap : int
+    random_state : int, RandomState instance or None
+    """
+
+    test: str
+    alpha: float
+    correction: str
+    n_bootstrap: int
+    random_state: object = None
+
+    __test__ = False  # not a test class for pytest
+
+    def settings(self, version):
+        """The settings a report records next to its results."""
+        seed = self.random_state if isinstance(self.random_state, Integral) else None
+        return {
+            "test": str(self.test),
+            "alpha": float(self.alpha),
+            "correction": str(self.correction),
+            "n_bootstrap": int(self.n_bootstrap),
+            "random_state": None if seed is None else int(seed),
+            "version": version,
+        }
+
+
+def check_test_options(
+    metric,
+    test="auto",
+    alpha=0.1,
+    correction="holm",
+    n_bootstrap=1000,
+    random_state=None,
+):
+    """Validate the options of an audit; return them with the concrete test.
+
+    Raises
+    ------
+    ValueError
+        Naming the option, when a value lies outside :data:`TEST_CONSTRAINTS`
+        or the test does not apply to ``metric``.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}; got {metric!r}.")
+    if isinstance(alpha, bool) or not _satisfies("alpha", alpha):
+        raise ValueError(f"alpha must be a number in (0, 1); got {alpha!r}.")
+    if isinstance(n_bootstrap, bool) or not _satisfies("n_bootstrap", n_bootstrap):
+        raise ValueError(
+            f"n_bootstrap must be an integer from 1 to {MAX_BOOTSTRAP:,}; got "
+            f"{n_bootstrap!r}."
+        )
+    if not _satisfies("correction", correction):
+        raise ValueError(
+            f"correction must be one of {CORRECTIONS}; got {correction!r}."
+        )
+    return TestOptions(
+        resolve_test(test, metric), alpha, correction, n_bootstrap, random_state
+    )
+
+
+def _satisfies(name, value):
+    return any(c.is_satisfied_by(value) for c in TEST_CONSTRAINTS[name])
+
+
+def verdicts(p_gain, p_violation, alpha):
+    """The verdict rule: ``"gain"``, ``"violation"``, ``"inconclusive"`` or
+    ``"untested"`` for adjusted one-sided p-values at level ``alpha``.
+
+    A direction is significant at ``alpha`` and, when both are, the one with
+    more evidence wins; ``nan`` in both means the comparison was not tested,
+    and ``nan`` in one direction means that direction was not tested.
+    """
+    p_gain, p_violation = np.asarray(p_gain, float), np.asarray(p_violation, float)
+    with np.errstate(invalid="ignore"):
+        gain = (p_gain <= alpha) & ~(p_violation < p_gain)
+        violation = (p_violation <= alpha) & ~gain
+    untested = np.isnan(p_gain) & np.isnan(p_violation)
+    codes = np.where(untested, 0, np.where(gain, 2, np.where(violation, 3, 1)))
+    return np.asarray(VERDICTS, dtype=object)[codes]
+
+
+def comparison_gains(risks, comparisons):
+    """Gain ``R[g, a] - R[g, b]`` of every comparison ``(g, a, b)``: positive
+    when ``b`` has the lower risk on group ``g``."""
+    g, a, b = np.asarray(comparisons, dtype=np.intp).T
+    return risks[g, a] - risks[g, b]
 
 
 def resolve_test(test, metric):
@@ -76,14 +193,6 @@ def resolve_test(test, metric):
             f"metric={metric!r}. Use test='bootstrap' or test='auto'."
         )
     return test
-
-
-def check_correction(correction):
-    if correction not in CORRECTIONS:
-        raise ValueError(
-            f"correction must be one of {CORRECTIONS}; got {correction!r}."
-        )
-    return correction
 
 
 def adjust_pvalues(p_values, correction):
@@ -117,35 +226,19 @@ def resolve_rng(random_state):
     return np.random.default_rng(seed)
 
 
-def paired_tests(
-    test,
-    metric,
-    y,
-    evidence,
-    group_ids,
-    comparisons,
-    *,
-    alpha,
-    n_bootstrap,
-    rng,
-    verbose=0,
-):
+def paired_tests(evidence, risks, comparisons, options, verbose=0):
     """Gain, interval and one-sided p-values of every comparison.
 
     Parameters
     ----------
-    test : {"bootstrap", "mcnemar", "delong"}
-    metric : str
-    y : ndarray of int of shape (n,)
-        Encoded labels.
-    evidence : ndarray of shape (C, n) or (C, n, n_classes)
-    group_ids : ndarray of int of shape (n,)
+    evidence : Evidence
+        Every candidate's predictions; rows are tested by their group.
+    risks : ndarray of shape (n_groups, C)
+        The risk matrix of ``evidence``; the gains are read from it.
     comparisons : ndarray of int of shape (K, 3)
         Rows ``(group, a, b)``; the gain is ``R[g, a] - R[g, b]``.
-    alpha : float
+    options : TestOptions
         The intervals have two-sided level ``1 - alpha``.
-    n_bootstrap : int
-    rng : numpy.random.Generator
     verbose : int, default=0
         When positive, print ``"<test>: group k/m"`` to stderr as the
         tests of each group start.
@@ -157,6 +250,8 @@ def paired_tests(
     untested : list of str
         Why each comparison was not tested, ``""`` where it was.
     """
+    test, metric = options.test, evidence.metric
+    rng = resolve_rng(options.random_state)
     result = np.full((len(comparisons), len(FIELDS)), np.nan)
     untested = [""] * len(comparisons)
     tested_groups = np.unique(comparisons[:, 0])
@@ -164,25 +259,25 @@ def paired_tests(
         if verbose:
             print(f"{test}: group {step}/{len(tested_groups)}", file=sys.stderr)
         which = np.flatnonzero(comparisons[:, 0] == g)
-        rows = np.flatnonzero(group_ids == g)
         candidates, pairs = np.unique(comparisons[which, 1:], return_inverse=True)
         pairs = pairs.reshape(-1, 2)
-        y_g, evidence_g = y[rows], evidence[candidates[:, None], rows]
+        y_g, evidence_g = evidence.group(g, candidates)
         reason = _untested_reason(test, metric, y_g)
         if reason:
             for k in which:
                 untested[k] = reason
             continue
         if test == "mcnemar":
-            result[which] = _mcnemar(y_g, evidence_g, pairs, alpha)
+            result[which] = _mcnemar(y_g, evidence_g, pairs, options.alpha)
         elif test == "delong":
-            result[which] = _delong(y_g, evidence_g, pairs, alpha)
+            result[which] = _delong(y_g, evidence_g, pairs, options.alpha)
         else:
-            replicates = bootstrap_risks(metric, y_g, evidence_g, n_bootstrap, rng)
-            result[which] = _percentile(replicates, pairs, alpha)
+            replicates = bootstrap_risks(
+                metric, y_g, evidence_g, options.n_bootstrap, rng
+            )
+            result[which] = _percentile(replicates, pairs, options.alpha)
         # The point estimate is the same difference of risks the report shows.
-        risks = group_risks(metric, y_g, evidence_g, np.zeros(len(rows), int), 1)[0]
-        result[which, 0] = risks[pairs[:, 0]] - risks[pairs[:, 1]]
+        result[which, 0] = comparison_gains(risks, comparisons[which])
     return result, untested
 
 

@@ -13,29 +13,100 @@ intersectional) the indicator row of ``g'`` repeated on every row.
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.utils import get_tags
 from sklearn.utils.validation import _check_method_params
 
-from ._metrics import row_losses
+from ._metrics import check_metric_support, row_losses
 
-VARIANTS = ("generic", "onehot", "intersectional", "decoupled")
-#: Variants whose fitted model takes an indicator block after the features.
-BLOCK_VARIANTS = ("onehot", "intersectional")
 #: Proper scoring rules a task can return as per-row losses.
 LOSS_KINDS = ("log_loss", "brier")
 
 
-def find_candidate(candidate_variants, candidate_groups, variant, group):
-    """Index of candidate ``(variant, group)`` in the pool, or -1 if absent.
+def variant_blocks(encoding, group_ids):
+    """Indicator blocks of each block variant: one per row with a group, and
+    one per group (the reported group's row a candidate repeats)."""
+    grouped = np.maximum(group_ids, 0)
+    all_groups = np.arange(encoding.n_groups)
+    return {
+        "onehot": (encoding.onehot_block(grouped), encoding.onehot_block(all_groups)),
+        "intersectional": (
+            encoding.intersectional_block(grouped),
+            encoding.intersectional_block(all_groups),
+        ),
+    }
 
-    The generic model is candidate 0 whatever ``group`` is.
+
+def candidate_model(estimators, encoding, variant, group):
+    """The fitted model behind candidate ``(variant, group)`` and the
+    indicator row it repeats after the features (``None`` for none)."""
+    if variant == "decoupled":
+        return estimators["decoupled"][group], None
+    model = estimators[variant]
+    if variant == "onehot":
+        return model, encoding.onehot_block(np.array([group]))
+    if variant == "intersectional":
+        return model, encoding.intersectional_block(np.array([group]))
+    return model, None
+
+
+def check_base(base, metric, n_classes, gate_loss):
+    """Refuse a base estimator that cannot give what ``metric`` and the gate
+    need."""
+    kind = get_tags(base).estimator_type
+    if kind not in (None, "classifier"):
+        raise TypeError(
+            f"estimator must be a classifier; got {type(base).__name__}, a "
+            f"{kind}. Its predictions would not be class labels."
+        )
+    check_metric_support(metric, base, n_classes)
+    if gate_loss in LOSS_KINDS and not hasattr(base, "predict_proba"):
+        raise ValueError(
+            f"gate_loss={gate_loss!r} tests predicted probabilities, but "
+            f"{type(base).__name__} has no predict_proba. Use gate_loss='metric', "
+            "or wrap the estimator in CalibratedClassifierCV."
+        )
+
+
+def predict_routed(estimators, encoding, pool, routes, X, group_ids, method, n_classes):
+    """Call ``method`` of each row's candidate on that row only.
+
+    Parameters
+    ----------
+    estimators : dict
+        The fitted variants.
+    encoding : GroupEncoding
+    pool : Pool
+    routes : ndarray of int of shape (n_groups,)
+    X : ndarray of float of shape (n, d)
+        Feature block.
+    group_ids : ndarray of int of shape (n,)
+        Negative for withheld or unseen groups, which get the generic model.
+    method : {"predict", "predict_proba", "decision_function"}
+    n_classes : int
+
+    Returns
+    -------
+    output : ndarray of shape (n,) or (n, n_classes)
+        Class codes for ``"predict"``; probabilities aligned with the
+        encoded classes for ``"predict_proba"``.
     """
-    if variant == "generic":
-        return 0
-    hits = np.flatnonzero(
-        (np.asarray(candidate_variants) == variant)
-        & (np.asarray(candidate_groups) == group)
-    )
-    return int(hits[0]) if len(hits) else -1
+    candidates = np.where(group_ids >= 0, routes[np.maximum(group_ids, 0)], 0)
+    output = None
+    for candidate in np.unique(candidates):
+        rows = np.flatnonzero(candidates == candidate)
+        model, row = candidate_model(
+            estimators, encoding, pool.variants[candidate], pool.groups[candidate]
+        )
+        result = getattr(model, method)(design(X, rows, row))
+        if method == "predict_proba":
+            aligned = np.zeros((len(rows), n_classes))
+            aligned[:, model.classes_] = result
+            result = aligned
+        if output is None:
+            dtype = np.intp if method == "predict" else float
+            output = np.empty((len(candidates), *result.shape[1:]), dtype)
+        output[rows] = result
+    return output
 
 
 def design(X, rows, block=None):

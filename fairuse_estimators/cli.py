@@ -21,6 +21,7 @@ import pandas as pd
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import FairUseClassifier
@@ -33,8 +34,6 @@ from ._files import (
     terminal_safe,
     write_atomic,
 )
-from ._metrics import METRICS
-from ._stats import TESTS
 from .datasets import list_datasets, load_csv, load_dataset
 from .datasets._csv import read_frame
 
@@ -307,6 +306,29 @@ def predict(args):
 # ----------------------------------------------------------------- parser
 
 
+def _choices(name):
+    """Values of a string parameter, from the estimator's own constraints."""
+    (options,) = [
+        constraint
+        for constraint in FairUseClassifier._parameter_constraints[name]
+        if isinstance(constraint, StrOptions)
+    ]
+    return sorted(options.options)
+
+
+def _parameter_option(parser, name, description, **kwargs):
+    """An option for the estimator parameter ``name``, with its default."""
+    default = FairUseClassifier().get_params()[name]
+    if "type" not in kwargs:
+        kwargs["choices"] = _choices(name)
+    parser.add_argument(
+        "--" + name.replace("_", "-"),
+        default=default,
+        help=f"{description} (default: %(default)s)",
+        **kwargs,
+    )
+
+
 def _model_options(parser, *, split):
     parser.add_argument(
         "--estimator",
@@ -314,38 +336,25 @@ def _model_options(parser, *, split):
         default="logistic",
         help="base classifier (default: %(default)s)",
     )
-    parser.add_argument(
-        "--metric",
-        choices=METRICS,
-        default="error",
-        help="risk to compare, lower is better (default: %(default)s)",
+    _parameter_option(parser, "metric", "risk to compare, lower is better")
+    _parameter_option(
+        parser,
+        "test",
+        "paired test: auto is McNemar for error, DeLong for auc, the bootstrap "
+        "otherwise",
     )
-    parser.add_argument(
-        "--test",
-        choices=TESTS,
-        default="auto",
-        help="paired test: auto is McNemar for error, DeLong for auc, the "
-        "bootstrap otherwise (default: %(default)s)",
+    _parameter_option(parser, "alpha", "significance level", type=float)
+    _parameter_option(
+        parser,
+        "gate_loss",
+        "what decides whether a group leaves the generic model: auto tests the "
+        "log loss for error and the metric otherwise",
     )
-    parser.add_argument(
-        "--alpha",
+    _parameter_option(
+        parser,
+        "min_gain",
+        "smallest gain in the metric for which a group leaves the generic model",
         type=float,
-        default=0.1,
-        help="significance level (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--gate-loss",
-        choices=("auto", "metric", "log_loss", "brier"),
-        default="auto",
-        help="what decides whether a group leaves the generic model: auto tests "
-        "the log loss for error and the metric otherwise (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--min-gain",
-        type=float,
-        default=0.01,
-        help="smallest gain in the metric for which a group leaves the generic "
-        "model (default: %(default)s)",
     )
     if split:
         parser.add_argument(
@@ -425,6 +434,11 @@ def build_parser():
     _model_options(sub, split=False)
     sub.add_argument("--out", required=True, metavar="MODEL.skops", help="model file")
     sub.set_defaults(func=fit)
+    _predict_parser(commands)
+    return parser
+
+
+def _predict_parser(commands):
     sub = commands.add_parser(
         "predict",
         help="predict the rows of a CSV file with a saved model",
@@ -451,7 +465,6 @@ def build_parser():
         "file size, at most 2048 MB)",
     )
     sub.set_defaults(func=predict)
-    return parser
 
 
 def main(argv=None):

@@ -4,7 +4,27 @@ They subclass :class:`UserWarning` so that users can filter them with the
 standard :mod:`warnings` machinery.
 """
 
+import os
+import sys
+
+import sklearn.base
+
 __all__ = ["FairUseVersionWarning", "ManyGroupsWarning", "UnseenGroupWarning"]
+_INSIDE = (os.path.dirname(__file__), sklearn.base.__file__)
+
+
+def caller_stacklevel():
+    """Stack level, for ``warnings.warn`` in the caller of this function, of
+    the first frame outside this package, so that a warning points at the
+    user's line.
+
+    The ``_fit_context`` wrapper scikit-learn puts around ``fit`` (in
+    ``sklearn/base.py``) counts as inside.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_INSIDE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class UnseenGroupWarning(UserWarning):

@@ -1,35 +1,16 @@
 """Plots of fair-use reports in scikit-learn's Display style (matplotlib optional)."""
 
-import numpy as np
+from ._audit import audit_fair_use
+from ._figures import (
+    VERDICT_COLORS,
+    check_matplotlib,
+    draw_envy,
+    draw_gains,
+    report_arrays,
+)
 
-from ._report import VERDICTS, group_label
-
-#: Bar color of each verdict: green for a significant gain, red for a
-#: significant violation, grey otherwise.
-VERDICT_COLORS = {
-    "gain": "#1a9641",
-    "violation": "#d7191c",
-    "inconclusive": "#9e9e9e",
-    "untested": "#e0e0e0",
-}
-_HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo", "--")
+__all__ = ["VERDICT_COLORS", "FairUseDisplay", "check_matplotlib"]
 _KINDS = ("both", "gains", "envy")
-
-
-def _plain(text):
-    """``text`` drawn as written: a ``$`` never starts matplotlib's math mode."""
-    return str(text).replace("$", r"\$")
-
-
-def check_matplotlib():
-    """Import matplotlib, or raise an ImportError saying how to install it."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(
-            "Plotting fair-use reports needs matplotlib, which is not installed. "
-            'Install it with: pip install "fairuse-estimators[plot]"'
-        ) from exc
 
 
 class FairUseDisplay:
@@ -147,27 +128,7 @@ class FairUseDisplay:
 
     @classmethod
     def _from_report(cls, report, models=None, envy_model=None):
-        models = list(report.models if models is None else models)
-        frames = [report.to_frame(model) for model in models]
-        envy_model = models[0] if envy_model is None else envy_model
-        gaps, pair_verdicts = report._envy_matrices(report._model(envy_model))
-
-        def stacked(column):
-            return np.vstack([frame[column].to_numpy() for frame in frames])
-
-        return cls(
-            groups=[group_label(g) for g in report.groups],
-            models=models,
-            gains=stacked("gain").astype(float),
-            gain_low=stacked("gain_low").astype(float),
-            gain_high=stacked("gain_high").astype(float),
-            verdicts=stacked("rationality").astype(object),
-            envy_gaps=gaps,
-            envy_verdicts=pair_verdicts,
-            envy_model=envy_model,
-            metric=report.metric,
-            alpha=report.alpha,
-        )
+        return cls(**report_arrays(report, models, envy_model))
 
     @classmethod
     def from_report(cls, report, *, models=None, envy_model=None, kind="both", ax=None):
@@ -264,8 +225,6 @@ class FairUseDisplay:
         --------
         See :class:`FairUseDisplay`.
         """
-        from ._audit import audit_fair_use
-
         check_matplotlib()
         if hasattr(estimator, "audit") and group_columns is None:
             report = estimator.audit(X, y, **audit_params)
@@ -348,83 +307,24 @@ class FairUseDisplay:
         return self
 
     def _plot_gains(self, ax):
-        from matplotlib.patches import Patch
-
-        n_models, n_groups = self.gains.shape
-        width = 0.8 / n_models
-        x = np.arange(n_groups)
-        for k, model in enumerate(self.models):
-            offset = x + (k - (n_models - 1) / 2) * width
-            self.bars_[model] = ax.bar(
-                offset,
-                np.nan_to_num(self.gains[k]),
-                width,
-                color=[VERDICT_COLORS[v] for v in self.verdicts[k]],
-                edgecolor="black",
-                linewidth=0.6,
-                hatch=_HATCHES[k % len(_HATCHES)],
-                label=_plain(model),
-            )
-            low, high = self.gain_low[k], self.gain_high[k]
-            # Centred on the interval, which need not be symmetric about the gain.
-            self.errorbars_[model] = ax.errorbar(
-                offset,
-                (low + high) / 2,
-                yerr=(high - low) / 2,
-                fmt="none",
-                ecolor="black",
-                capsize=3,
-                linewidth=1,
-            )
-        ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_xticks(x, [_plain(g) for g in self.groups], rotation=30, ha="right")
-        ax.set_ylabel(f"gain in {self.metric} over generic (higher is better)")
-        level = f"{100 * (1 - self.alpha):g}%"
-        ax.set_title(f"Gain of each group, with {level} intervals")
-        handles = [
-            Patch(facecolor=VERDICT_COLORS[v], edgecolor="black", label=v)
-            for v in VERDICTS
-            if (self.verdicts == v).any()
-        ]
-        if n_models > 1:
-            handles += [
-                Patch(
-                    facecolor="white",
-                    edgecolor="black",
-                    hatch=_HATCHES[k % len(_HATCHES)],
-                    label=_plain(model),
-                )
-                for k, model in enumerate(self.models)
-            ]
-        ax.legend(handles=handles, fontsize="small", loc="best")
+        self.bars_, self.errorbars_ = draw_gains(
+            ax,
+            self.groups,
+            self.models,
+            self.gains,
+            self.gain_low,
+            self.gain_high,
+            self.verdicts,
+            self.metric,
+            self.alpha,
+        )
 
     def _plot_envy(self, ax):
-        gaps = np.ma.masked_invalid(self.envy_gaps)
-        scale = float(np.abs(gaps).max()) if gaps.count() else 0.0
-        scale = scale or 1e-12
-        self.heatmap_ = ax.imshow(gaps, cmap="RdBu", vmin=-scale, vmax=scale)
-        m = len(self.groups)
-        for g in range(m):
-            for h in range(m):
-                if np.isfinite(self.envy_gaps[g, h]):
-                    mark = "*" if self.envy_verdicts[g, h] == "violation" else ""
-                    ax.text(
-                        h,
-                        g,
-                        f"{self.envy_gaps[g, h]:+.3f}{mark}",
-                        ha="center",
-                        va="center",
-                        fontsize="small",
-                    )
-        labels = [_plain(g) for g in self.groups]
-        ax.set_xticks(np.arange(m), labels, rotation=30, ha="right")
-        ax.set_yticks(np.arange(m), labels)
-        ax.set_xlabel("reported group")
-        ax.set_ylabel("group")
-        ax.set_title(
-            f"Envy under {_plain(repr(self.envy_model))}: risk change from reporting "
-            "another group (* significant violation)",
-            fontsize="medium",
-            wrap=True,
+        self.heatmap_ = draw_envy(
+            ax,
+            self.groups,
+            self.envy_gaps,
+            self.envy_verdicts,
+            self.envy_model,
+            self.metric,
         )
-        ax.figure.colorbar(self.heatmap_, ax=ax, label=f"change in {self.metric}")

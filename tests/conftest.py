@@ -1,4 +1,7 @@
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 # scikit-learn runs its array-API input check (numpy namespace) only when scipy
 # is imported with this flag; set it before anything imports scipy.
@@ -12,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
+from threadpoolctl import threadpool_limits
 
 from fairuse_estimators.datasets import load_heart
 
@@ -105,3 +109,107 @@ def planted_models():
 def planted():
     """See :func:`planted_models`."""
     return planted_models()
+
+
+def hand_built_report(routes=None, groups=(("<f>",), ("m",))):
+    """A report built by hand: group 0 is significantly harmed by its
+    personalized model (adjusted p = 0.02) and would be better off with group
+    1's predictions (gap -0.2, adjusted p = 0.01); group 1 is served as by the
+    generic model and would be better off with group 0's (gap -0.1, adjusted
+    p = 0.03)."""
+    from fairuse_estimators import FairUseReport
+
+    nan = [np.nan] * 7
+    return FairUseReport(
+        metric="error",
+        group_columns=["sex"],
+        groups=list(groups),
+        n=[50, 40],
+        risks=[[0.1, 0.3, 0.1], [0.2, 0.1, 0.2]],
+        variants=["generic", "personalized"],
+        candidate_variants=["generic", "personalized", "personalized"],
+        candidate_groups=[-1, 0, 1],
+        models=["personalized"],
+        assignments=[[1, 2]],
+        notes=["", "a note"],
+        routes=routes,
+        n_withheld=3,
+        evidence="90 audited rows",
+        statistics={
+            "rationality": [[[-0.2, -0.3, -0.1, 1.0, 0.01, 1.0, 0.02], nan]],
+            "envy": [
+                [
+                    [nan, [-0.2, -0.3, -0.1, 1.0, 0.01, 1.0, 0.01]],
+                    [[-0.1, -0.2, -0.05, 1.0, 0.02, 1.0, 0.03], nan],
+                ]
+            ],
+            "rationality_untested": [["", "the group uses the generic model"]],
+            "envy_untested": [[["the group itself", ""], ["", "the group itself"]]],
+            "overall_risk": [0.25],
+            "overall_generic": [0.15],
+        },
+        settings={
+            "test": "mcnemar",
+            "alpha": 0.1,
+            "correction": "holm",
+            "n_bootstrap": 1000,
+            "random_state": 0,
+            "version": "0.0.test",
+        },
+    )
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+#: The command runs with one BLAS thread, as the suite does.
+COMMAND_ENV = dict(
+    os.environ,
+    PYTHONPATH=str(ROOT),
+    PYTHONDONTWRITEBYTECODE="1",
+    OPENBLAS_NUM_THREADS="1",
+    OMP_NUM_THREADS="1",
+    MKL_NUM_THREADS="1",
+)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_blas_thread():
+    """Run the suite's many small fits on one BLAS thread: on a busy machine,
+    BLAS threads waiting on each other made the suite several times slower."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def fairuse(*args, timeout=300, **kwargs):
+    """Run this checkout's fairuse command; return the finished process."""
+    return subprocess.run(
+        [sys.executable, "-m", "fairuse_estimators.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=kwargs.pop("env", COMMAND_ENV),
+        timeout=timeout,
+        check=False,
+        **kwargs,
+    )
+
+
+def fairuse_main(capsys, *args):
+    """Run the fairuse command in this process, like :func:`fairuse`."""
+    from types import SimpleNamespace
+
+    from fairuse_estimators.cli import main
+
+    status = main([str(arg) for arg in args])
+    out, err = capsys.readouterr()
+    return SimpleNamespace(returncode=status, stdout=out, stderr=err)
+
+
+def assert_one_line_error(result, *fragments):
+    """Exit code 2 with a single ``fairuse: error:`` line holding ``fragments``."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fairuse: error: "), lines
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

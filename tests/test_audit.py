@@ -19,7 +19,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
-from fairuse_estimators import FairUseClassifier, __version__, audit_fair_use
+from fairuse_estimators import (
+    FairUseClassifier,
+    __version__,
+    _classifier,
+    audit_fair_use,
+)
+from fairuse_estimators._pool import own_candidates
+from fairuse_estimators._routing import gate_kind, route
 from fairuse_estimators.datasets import load_dataset
 
 
@@ -410,35 +417,50 @@ def test_gate_loss_needs_probabilities():
         )
     clf = FairUseClassifier(base, group_columns=["g0", "g1"], random_state=0)
     clf.fit(X, y)
-    assert clf._gate_kind() is None
+
+    def kind(clf):
+        return gate_kind(clf.routing, clf.gate_loss, clf.metric, clf.estimator)
+
+    assert kind(clf) is None
     lr = FairUseClassifier(LogisticRegression(), group_columns=["g0", "g1"])
-    assert lr._gate_kind() == "log_loss"
-    assert lr.set_params(metric="auc")._gate_kind() is None
-    assert lr.set_params(metric="error", routing="best")._gate_kind() is None
+    assert kind(lr) == "log_loss"
+    assert kind(lr.set_params(metric="auc")) is None
+    assert kind(lr.set_params(metric="error", routing="best")) is None
 
 
-class _KeepsGateInputs(FairUseClassifier):
-    def _gated_routes(self, risks, y, evidence, group_ids, losses=None):
-        self.gate_inputs_ = (y, evidence, group_ids, losses)
-        return super()._gated_routes(risks, y, evidence, group_ids, losses)
+def _gate_inputs(clf, X, y, monkeypatch):
+    """Fit ``clf`` and return the evidence its routing stage was given."""
+    seen = []
+
+    def keep(routing, evidence, *args, **kwargs):
+        seen.append(evidence)
+        return route(routing, evidence, *args, **kwargs)
+
+    monkeypatch.setattr(_classifier, "route", keep)
+    clf.fit(X, y)
+    monkeypatch.undo()
+    (evidence,) = seen
+    return evidence.y, evidence.predictions, evidence.group_ids, evidence.losses
 
 
-def test_gate_losses_are_the_log_loss_of_own_candidates_out_of_fold(scaled_lr):
+def test_gate_losses_are_the_log_loss_of_own_candidates_out_of_fold(
+    scaled_lr, monkeypatch
+):
     """Check the gate's losses against sklearn's log loss of the out-of-fold
     probabilities, on the rows of each candidate's own group."""
     X, y = load_dataset("whas500", return_X_y=True)
     groups = ["sex", "age_group"]
-    gated = _KeepsGateInputs(scaled_lr, group_columns=groups, random_state=0)
-    _, _, group_ids, losses = gated.fit(X, y).gate_inputs_
-    proba = _KeepsGateInputs(
+    gated = FairUseClassifier(scaled_lr, group_columns=groups, random_state=0)
+    _, _, group_ids, losses = _gate_inputs(gated, X, y, monkeypatch)
+    proba = FairUseClassifier(
         scaled_lr,
         group_columns=groups,
         metric="log_loss",
         routing="evidence",
         random_state=0,
     )
-    codes, evidence, _, _ = proba.fit(X, y).gate_inputs_
-    own = gated._own_candidates()
+    codes, evidence, _, _ = _gate_inputs(proba, X, y, monkeypatch)
+    own = own_candidates(gated._pool())
     checked = 0
     for g in range(len(gated.groups_)):
         rows = np.flatnonzero(group_ids == g)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io
-from conftest import HEART_GROUPS, threshold_data
+from conftest import HEART_GROUPS, assert_one_line_error, fairuse, threshold_data
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.tree import DecisionTreeClassifier
 
@@ -22,29 +22,6 @@ from fairuse_estimators.datasets import load_heart
 from fairuse_estimators.plotting import VERDICT_COLORS
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def fairuse(*args, cwd=None, timeout=120):
-    """Run the fairuse command of this checkout; return the finished process."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run(
-        [sys.executable, "-m", "fairuse_estimators.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def _assert_one_line_error(result, *fragments):
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("fairuse: error: "), lines
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -155,9 +132,7 @@ def test_fairuse_predict_refuses_files_trusting_foreign_types(heart_csv, tmp_pat
     skops.io.dump(clf, path)
     assert f"{__name__}.ForeignClassifier" in skops.io.get_untrusted_types(file=path)
     result = fairuse("predict", path, heart_csv)
-    _assert_one_line_error(
-        result, "Refusing to load", f"'{__name__}.ForeignClassifier'"
-    )
+    assert_one_line_error(result, "Refusing to load", f"'{__name__}.ForeignClassifier'")
     assert result.stdout == ""
 
 
@@ -200,7 +175,7 @@ def test_fairuse_input_mistakes_end_with_one_line_and_exit_2(
 ):
     """Check that each common mistake gets a one-line message and exit code 2."""
     args = [a.format(bad=bad_csvs, heart=heart_csv) for a in args]
-    _assert_one_line_error(fairuse(*args), *fragments)
+    assert_one_line_error(fairuse(*args), *fragments)
 
 
 def test_fairuse_missing_option_is_a_usage_error(heart_csv):
@@ -278,7 +253,7 @@ def test_fairuse_fit_without_skops_says_how_to_install(heart_csv, tmp_path):
         timeout=120,
         check=False,
     )
-    _assert_one_line_error(result, 'pip install "fairuse-estimators[skops]"')
+    assert_one_line_error(result, 'pip install "fairuse-estimators[skops]"')
     assert not (tmp_path / "m.skops").exists()
 
 

@@ -2,18 +2,17 @@
 
 import io
 import json
-import os
 import resource
 import signal
 import subprocess
 import sys
 import time
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import COMMAND_ENV, assert_one_line_error, fairuse, fairuse_main
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
@@ -31,30 +30,7 @@ from fairuse_estimators.datasets import list_datasets, load_csv, load_dataset
 
 sio = pytest.importorskip("skops.io")
 
-ROOT = Path(__file__).resolve().parents[1]
-ENV = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1")
-
-
-def fairuse(*args, timeout=300, **kwargs):
-    """Run this checkout's fairuse command; return the finished process."""
-    return subprocess.run(
-        [sys.executable, "-m", "fairuse_estimators.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=timeout,
-        check=False,
-        **kwargs,
-    )
-
-
-def _assert_refused(result, *fragments):
-    """Exit code 2 with a single ``fairuse: error:`` line holding ``fragments``."""
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("fairuse: error: "), lines
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+ENV = COMMAND_ENV
 
 
 def _snapshot(folder):
@@ -149,7 +125,7 @@ def test_predict_refuses_file_that_runs_code_while_loading(
     )
     before = _snapshot(tmp_path)
     result = fairuse("predict", hostile, heart_csv, "--out", tmp_path / "out.csv")
-    _assert_refused(result, "Refusing to load", f"'{'.'.join(helper)}'")
+    assert_one_line_error(result, "Refusing to load", f"'{'.'.join(helper)}'")
     assert _snapshot(tmp_path) == before
     # The file is live: trusting what it reports, as a prefix rule did, runs it.
     untrusted = sio.get_untrusted_types(file=hostile)
@@ -191,7 +167,7 @@ def test_predict_refuses_file_that_runs_code_at_predict_time(
     sio.dump(hostile_model, hostile)
     before = _snapshot(tmp_path)
     result = fairuse("predict", hostile, heart_csv)
-    _assert_refused(result, "Refusing to load", "FunctionTransformer")
+    assert_one_line_error(result, "Refusing to load", "FunctionTransformer")
     assert result.stdout == ""
     assert _snapshot(tmp_path) == before
     untrusted = sio.get_untrusted_types(file=hostile)
@@ -217,7 +193,7 @@ def test_predict_refuses_file_that_runs_code_at_predict_time(
     ],
 )
 def test_predict_refuses_functions_from_trusted_packages(
-    model_file, heart_csv, tmp_path, module, name, loader
+    model_file, heart_csv, tmp_path, module, name, loader, capsys
 ):
     """Check that a function is refused by its exact name, whatever package it
     lives in, the command's own entry point included."""
@@ -237,8 +213,10 @@ def test_predict_refuses_functions_from_trusted_packages(
 
     hostile = tmp_path / "hostile.skops"
     hostile.write_bytes(_edited(model_file.read_bytes(), edit))
-    result = fairuse("predict", hostile, heart_csv, "--out", tmp_path / "out.csv")
-    _assert_refused(result, "Refusing to load", f"'{module}.{name}'")
+    result = fairuse_main(
+        capsys, "predict", hostile, heart_csv, "--out", tmp_path / "out.csv"
+    )
+    assert_one_line_error(result, "Refusing to load", f"'{module}.{name}'")
     assert victim.read_text() == "keep me"
     assert not (tmp_path / "out.csv").exists()
 
@@ -258,7 +236,7 @@ def test_predict_refuses_types_skops_trusts_by_default(
             "fairuse_estimators._report.FairUseReport",
         ]
     )
-    _assert_refused(
+    assert_one_line_error(
         fairuse("predict", path, heart_csv),
         "sklearn.preprocessing._function_transformer.FunctionTransformer",
     )
@@ -320,10 +298,10 @@ def test_predict_refuses_zip_bomb_fast(heart_csv, tmp_path):
         read_model_file(bomb)
     assert time.perf_counter() - start < 1.0
     result = fairuse("predict", bomb, heart_csv)
-    _assert_refused(result, "400.0 MB of unpacked data", "--max-unpacked-mb")
+    assert_one_line_error(result, "400.0 MB of unpacked data", "--max-unpacked-mb")
     # Raised, the bound lets the file through to the schema check.
     result = fairuse("predict", bomb, heart_csv, "--max-unpacked-mb", "500")
-    _assert_refused(result, "an object of type 'None.None'")
+    assert_one_line_error(result, "an object of type 'None.None'")
 
 
 @pytest.mark.parametrize(
@@ -344,29 +322,33 @@ def test_predict_refuses_zip_bomb_fast(heart_csv, tmp_path):
         (lambda: FairUseClassifier(), "FairUseClassifier that was never fitted"),
     ],
 )
-def test_predict_refuses_files_that_are_not_models(heart_csv, tmp_path, make, fragment):
+def test_predict_refuses_files_that_are_not_models(
+    heart_csv, tmp_path, make, fragment, capsys
+):
     """Check that an array, a dict, another estimator or an unfitted classifier
     is refused with one line, never a traceback."""
     path = tmp_path / "other.skops"
     sio.dump(make(), path)
-    _assert_refused(fairuse("predict", path, heart_csv), fragment)
+    assert_one_line_error(fairuse_main(capsys, "predict", path, heart_csv), fragment)
 
 
 @pytest.mark.parametrize(
     "content", [b"hello", b"PK\x03\x04broken", b""], ids=["text", "broken", "empty"]
 )
-def test_predict_refuses_files_that_are_not_zip(heart_csv, tmp_path, content):
+def test_predict_refuses_files_that_are_not_zip(heart_csv, tmp_path, content, capsys):
     """Check that text, a broken zip and an empty file are refused in one line."""
     path = tmp_path / "bad.skops"
     path.write_bytes(content)
-    _assert_refused(fairuse("predict", path, heart_csv), "is not a model file")
+    result = fairuse_main(capsys, "predict", path, heart_csv)
+    assert_one_line_error(result, "is not a model file")
 
 
-def test_predict_refuses_truncated_model(model_file, heart_csv, tmp_path):
+def test_predict_refuses_truncated_model(model_file, heart_csv, tmp_path, capsys):
     """Check that a model file cut short, as a full disk leaves it, is refused."""
     path = tmp_path / "cut.skops"
     path.write_bytes(model_file.read_bytes()[: model_file.stat().st_size // 2])
-    _assert_refused(fairuse("predict", path, heart_csv), "is not a model file")
+    result = fairuse_main(capsys, "predict", path, heart_csv)
+    assert_one_line_error(result, "is not a model file")
 
 
 # ------------------------------------------------- same answers as Python
@@ -433,7 +415,7 @@ def test_predict_keeps_groups_named_like_missing_values(tmp_path):
 # ----------------------------------------------------------------- outputs
 
 
-def test_predict_never_overwrites_its_inputs(model_file, heart_csv, tmp_path):
+def test_predict_never_overwrites_its_inputs(model_file, heart_csv, tmp_path, capsys):
     """Check that --out naming the data or the model file is refused, even with
     --overwrite, and both stay intact."""
     data = tmp_path / "data.csv"
@@ -445,12 +427,12 @@ def test_predict_never_overwrites_its_inputs(model_file, heart_csv, tmp_path):
     before = _snapshot(tmp_path)
     for out in (data, model, link):
         for extra in ([], ["--overwrite"]):
-            result = fairuse("predict", model, data, "--out", out, *extra)
-            _assert_refused(result, "is the input file", "would destroy it")
+            result = fairuse_main(capsys, "predict", model, data, "--out", out, *extra)
+            assert_one_line_error(result, "is the input file", "would destroy it")
     assert _snapshot(tmp_path) == before
 
 
-def test_fit_refuses_outputs_before_fitting(heart_csv, tmp_path):
+def test_fit_refuses_outputs_before_fitting(heart_csv, tmp_path, capsys):
     """Check that fit refuses an input, an existing file or a missing directory
     as output at once, before any fit runs, and leaves every file alone."""
     data = tmp_path / "data.csv"
@@ -468,8 +450,8 @@ def test_fit_refuses_outputs_before_fitting(heart_csv, tmp_path):
     ]
     before = _snapshot(tmp_path)
     for extra, fragment in cases:
-        result = fairuse(*base, *extra)
-        _assert_refused(result, fragment)
+        result = fairuse_main(capsys, *base, *extra)
+        assert_one_line_error(result, fragment)
         assert "[FairUseClassifier]" not in result.stdout + result.stderr
     assert _snapshot(tmp_path) == before
 
@@ -483,7 +465,7 @@ def test_reports_refuse_existing_files_unless_overwrite(heart_csv, tmp_path, com
     args = [command, "--json", target, "--html", tmp_path / "r.html"]
     if command == "audit":
         args[1:1] = [heart_csv, "--target", "y", "--groups", "sex,age_group"]
-    _assert_refused(fairuse(*args, cwd=tmp_path), "already exists", "--overwrite")
+    assert_one_line_error(fairuse(*args, cwd=tmp_path), "already exists", "--overwrite")
     assert target.read_text() == "old"
     assert not (tmp_path / "r.html").exists()
     result = fairuse(*args, "--overwrite", cwd=tmp_path)
@@ -499,7 +481,7 @@ def test_predict_replaces_existing_output_only_with_overwrite(
     out = tmp_path / "out.csv"
     out.write_text("old")
     out.chmod(0o640)
-    _assert_refused(
+    assert_one_line_error(
         fairuse("predict", model_file, heart_csv, "--out", out), "already exists"
     )
     assert out.read_text() == "old"
@@ -538,7 +520,7 @@ def test_full_disk_keeps_the_previous_output(model_file, big_csv, tmp_path):
         "predict", model_file, big_csv, "--out", out, "--overwrite",
         preexec_fn=_file_size_limit(2**16),
     )  # fmt: skip
-    _assert_refused(result, "File too large")
+    assert_one_line_error(result, "File too large")
     assert out.read_text() == "previous predictions\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
 
@@ -549,7 +531,7 @@ def test_full_disk_keeps_the_previous_output(model_file, big_csv, tmp_path):
         "--target", "y", "--groups", "sex,age_group", "--out", model,
         "--overwrite", preexec_fn=_file_size_limit(2**16),
     )  # fmt: skip
-    _assert_refused(result, "File too large")
+    assert_one_line_error(result, "File too large")
     assert model.read_bytes() == b"previous model"
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "heart.csv",

@@ -203,3 +203,20 @@ def test_golden_model_files_keep_predictions_routes_and_report(
     assert routing == model["routing"]
     frame = loaded.audit_report_.to_frame().reset_index()
     _assert_same_records(json.loads(frame.to_json(orient="split")), model["frame"])
+
+
+def test_report_state_has_a_schema_and_no_derived_arrays(fitted):
+    """Check that a report's persisted state carries its schema number and
+    not the per-model arrays it computes on use, and that a state from before
+    schemas were numbered migrates."""
+    report = fitted.audit_report_
+    report.to_frame()  # computes and keeps the arrays of the first model
+    state = report.__getstate__()
+    assert state["schema"] == 2 and "_arrays" not in state
+    old = {k: v for k, v in state.items() if k != "schema"}
+    blank = type(report).__new__(type(report))
+    blank.__setstate__(old)
+    assert blank.schema == 2
+    assert blank.to_frame().equals(report.to_frame())
+    golden = joblib.load(sorted(GOLDEN.glob("heart_evidence_*.joblib"))[0])
+    assert golden.audit_report_.schema == 2

@@ -7,7 +7,9 @@ from scipy.stats import binom, binomtest, norm, ttest_rel
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from fairuse_estimators._audit import fair_use_statistics
+from fairuse_estimators._metrics import Evidence, risk_matrix
 from fairuse_estimators._stats import (
+    TestOptions,
     _percentile,
     adjust_pvalues,
     bootstrap_risks,
@@ -18,6 +20,38 @@ from fairuse_estimators._stats import (
 )
 
 ALPHA = 0.1
+
+
+def _evidence(metric, y, predictions, group_ids):
+    group_ids = np.asarray(group_ids)
+    n_groups = int(group_ids.max()) + 1
+    return Evidence(metric, np.asarray(y), np.asarray(predictions), group_ids, n_groups)
+
+
+def _paired(test, metric, y, predictions, group_ids, comparisons, **options):
+    """paired_tests on hand-built evidence, its risk matrix and options."""
+    evidence = _evidence(metric, y, predictions, group_ids)
+    options = TestOptions(
+        test,
+        options.get("alpha", ALPHA),
+        "holm",
+        options.get("n_bootstrap", 1),
+        options.get("random_state"),
+    )
+    return paired_tests(evidence, risk_matrix(evidence), comparisons, options)
+
+
+def _statistics(metric, y, predictions, group_ids, assignments, **options):
+    """fair_use_statistics on hand-built evidence and its risk matrix."""
+    has_generic = options.pop("has_generic", True)
+    evidence = _evidence(metric, y, predictions, group_ids)
+    return fair_use_statistics(
+        evidence,
+        risk_matrix(evidence),
+        assignments,
+        TestOptions(**options),
+        has_generic=has_generic,
+    )
 
 
 def _binary_world(seed, n=300, n_candidates=3, shift=(0.0, 0.0, 0.0)):
@@ -123,17 +157,7 @@ def test_mcnemar_equals_scipy_binomtest():
     comparisons = np.array(
         [[g, a, b] for g in range(2) for a in range(3) for b in range(3) if a != b]
     )
-    result, untested = paired_tests(
-        "mcnemar",
-        "error",
-        y,
-        labels,
-        group_ids,
-        comparisons,
-        alpha=ALPHA,
-        n_bootstrap=1,
-        rng=None,
-    )
+    result, untested = _paired("mcnemar", "error", y, labels, group_ids, comparisons)
     assert untested == [""] * len(comparisons)
     for (g, a, b), (gain, low, high, p_gain, p_violation) in zip(comparisons, result):
         rows = group_ids == g
@@ -177,17 +201,7 @@ def test_delong_equals_the_pairwise_reference():
     """Check DeLong's test against the O(mn) formula and sklearn's AUC."""
     y, scores = _binary_world(4, n=160, shift=(0.0, 0.3, -0.2))
     comparisons = np.array([[0, 0, 1], [0, 2, 1], [0, 1, 2]])
-    result, _ = paired_tests(
-        "delong",
-        "auc",
-        y,
-        scores,
-        np.zeros(160, int),
-        comparisons,
-        alpha=ALPHA,
-        n_bootstrap=1,
-        rng=None,
-    )
+    result, _ = _paired("delong", "auc", y, scores, np.zeros(160, int), comparisons)
     for (_, a, b), row in zip(comparisons, result):
         gain, p_gain, p_violation, sd = _delong_reference(y, scores[a], scores[b])
         assert_allclose(gain, roc_auc_score(y, scores[b]) - roc_auc_score(y, scores[a]))
@@ -235,14 +249,14 @@ def test_paired_tests_mark_small_and_one_class_groups_untested():
     group_ids = np.array([0] * 20 + [1] * 30)
     scores = np.random.default_rng(0).normal(size=(2, 50))
     comparisons = np.array([[0, 0, 1], [1, 0, 1]])
-    options = {"alpha": ALPHA, "n_bootstrap": 50, "rng": np.random.default_rng(0)}
-    result, untested = paired_tests(
+    options = {"alpha": ALPHA, "n_bootstrap": 50, "random_state": 0}
+    result, untested = _paired(
         "delong", "auc", y, scores, group_ids, comparisons, **options
     )
     assert np.isfinite(result[0]).all() and np.isnan(result[1]).all()
     assert "single class" in untested[1]
     small = np.array([0, 1] * 5)
-    _, untested = paired_tests(
+    _, untested = _paired(
         "bootstrap",
         "brier",
         small,
@@ -340,7 +354,7 @@ def test_fair_use_statistics_control_family_wise_error_under_the_null(
     false = np.zeros((n_worlds, 4), dtype=bool)
     for w in range(n_worlds):
         y, evidence, group_ids = world(rng, n_groups, 60, n_groups + 1)
-        stats = fair_use_statistics(
+        stats = _statistics(
             metric,
             y,
             evidence,
@@ -381,7 +395,7 @@ def test_fair_use_statistics_same_seed_same_p_values():
         "has_generic": True,
     }
     runs = [
-        fair_use_statistics(
+        _statistics(
             "brier",
             y,
             evidence,

@@ -1,0 +1,196 @@
+"""The report as text: fixed-width tables, violation sentences, settings.
+
+A view: it reads a :class:`~fairuse_estimators.FairUseReport`'s public frames
+and attributes and imports nothing upstream. The table cells built here serve
+the HTML page too.
+"""
+
+import numpy as np
+
+
+def number(value, signed=False):
+    """A risk or gain with three decimals; ``-`` where it is undefined."""
+    if value is None or not np.isfinite(value):
+        return "-"
+    return f"{value:+.3f}" if signed else f"{value:.3f}"
+
+
+def with_interval(value, low, high):
+    """A signed estimate followed by its interval, when it has one."""
+    text = number(value, signed=True)
+    if np.isfinite(low) and np.isfinite(high):
+        text += f" [{low:+.3f}, {high:+.3f}]"
+    return text
+
+
+def fixed_width(header, rows):
+    """Lines of a table: the first column left-aligned, the others right."""
+    cells = [header, *rows]
+    widths = [max(len(row[j]) for row in cells) for j in range(len(header))]
+
+    def line(row):
+        parts = [row[0].ljust(widths[0])]
+        parts += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
+        return "  ".join(parts).rstrip()
+
+    return [line(row) for row in cells]
+
+
+def settings_items(report):
+    """(name, value) pairs of the settings, as shown in text and HTML."""
+    settings = report.settings
+    seed = settings.get("random_state")
+    return [
+        ("metric", report.metric),
+        ("test", settings.get("test")),
+        ("alpha", settings.get("alpha")),
+        ("correction", settings.get("correction")),
+        ("bootstrap replicates (B)", settings.get("n_bootstrap")),
+        ("seed", "none" if seed is None else seed),
+        ("evidence", report.evidence),
+        ("withheld rows", report.n_withheld),
+        ("version", report.version),
+    ]
+
+
+def group_table(report, model=None):
+    """Header and string cells of the per-group table (the paper's Figure 1)."""
+    frame = report.to_frame(model)
+    k = 0 if model is None else report.models.index(model)
+    level = f"{100 * (1 - report.alpha):g}%"
+    header = [
+        "group",
+        "n",
+        "generic",
+        "personalized",
+        f"gain [{level} CI]",
+        "route",
+        "rationality",
+        "envy-freeness",
+    ]
+    rows = [
+        [
+            label,
+            str(row.n),
+            number(row.risk_generic),
+            number(row.risk_personalized),
+            with_interval(row.gain, row.gain_low, row.gain_high),
+            report.candidate_label(report.assignments[k, g], g),
+            row.rationality,
+            row.envy_freeness,
+        ]
+        for g, (label, row) in enumerate(
+            zip(report.group_labels, frame.itertuples(index=False))
+        )
+    ]
+    return header, rows
+
+
+def model_table(report):
+    """Header and string cells of the per-model table (the paper's Table 1)."""
+    table = report.summary_table()
+    header = [
+        "model",
+        "risk",
+        "generic",
+        "gain",
+        "best group gain",
+        "worst group gain",
+        "harmed",
+        "rationality g/v",
+        "envy g/v",
+    ]
+    rows = [
+        [
+            model,
+            number(row.risk),
+            number(row.risk_generic),
+            number(row.gain, signed=True),
+            number(row.best_group_gain, signed=True),
+            number(row.worst_group_gain, signed=True),
+            str(row.harmed_groups),
+            f"{row.rationality_gains}/{row.rationality_violations}",
+            f"{row.envy_gains}/{row.envy_violations}",
+        ]
+        for model, row in zip(table.index, table.itertuples(index=False))
+    ]
+    return header, rows
+
+
+def violations(report):
+    """One sentence per significant fair-use violation, model by model."""
+    lines = []
+    for model in report.models:
+        frame = report.to_frame(model)
+        for label, row in zip(report.group_labels, frame.itertuples(index=False)):
+            if row.rationality == "violation":
+                lines.append(
+                    f"{model}: rationality violation for group ({label}): gain "
+                    f"{with_interval(row.gain, row.gain_low, row.gain_high)} over "
+                    f"the generic model, adjusted p = {row.p_rationality:.2g}"
+                )
+        pairs = report.envy_frame(model)
+        for row in pairs[pairs["verdict"] == "violation"].itertuples(index=False):
+            lines.append(
+                f"{model}: envy-freeness violation for group ({row.group}): the "
+                f"predictions for ({row.reported_group}) change its risk by "
+                f"{with_interval(row.gap, row.gap_low, row.gap_high)}, adjusted "
+                f"p = {row.p_value:.2g}"
+            )
+    return lines
+
+
+def minimization_line(report):
+    """Which groups need not report their attributes (routed reports only)."""
+    if report.routes is None:
+        return ""
+    generic = [
+        label for label, route in zip(report.group_labels, report.routes) if route == 0
+    ]
+    if not generic:
+        return (
+            "No group is routed to the generic model: every group's route uses "
+            "its attributes."
+        )
+    labels = "; ".join(f"({label})" for label in generic)
+    return (
+        "Groups routed to the generic model, which need not report their "
+        f"attributes: {labels}"
+    )
+
+
+def headline(report):
+    """The first line: the risk, the test and how the risks were estimated."""
+    settings = dict(settings_items(report))
+    return (
+        f"Fair-use audit: risk {report.metric} (lower is better), "
+        f"{settings['test']} test at alpha={settings['alpha']} with "
+        f"{settings['correction']} correction; {report.evidence}; "
+        f"{report.n_withheld} withheld rows"
+    )
+
+
+def summary(report, model=None):
+    """The report as fixed-width text: see :meth:`FairUseReport.summary`."""
+    lines = [headline(report), ""]
+    if not len(report.groups):
+        return "\n".join([*lines, "No groups to audit."])
+    model = report.models[0] if model is None else model
+    lines += [
+        f"Groups under the {model!r} model:",
+        *fixed_width(*group_table(report, model)),
+        "",
+        "Models (risks over all audited rows; harmed: groups with a negative "
+        "gain; g/v: groups with a significant gain / violation):",
+        *fixed_width(*model_table(report)),
+        "",
+    ]
+    found = report.violations()
+    if found:
+        lines += ["Significant violations:", *(f"  {v}" for v in found)]
+    else:
+        lines.append(f"No significant violation at alpha={report.alpha}.")
+    minimization = minimization_line(report)
+    if minimization:
+        lines.append(minimization)
+    return "\n".join(lines)
