@@ -5,7 +5,7 @@ model with ``m`` groups: a pool of ``1 + m`` candidates scored on every row)
 with the vectorized bootstrap of :mod:`fairuse_estimators._stats`, against a
 straightforward implementation that loops over replicates and groups and
 recomputes the metric on the resampled rows with scikit-learn, as published
-research code does. Both use B label-stratified replicates on the same data.
+research code does. Both use B replicates on the same data.
 
 The loop is timed on ``--loop-replicates`` replicates and its time scaled
 linearly to B (the loop does the same work for every replicate); the ratio

@@ -57,11 +57,12 @@ frame[["n", "risk_generic", "risk_personalized", "gain", "rationality"]].round(3
 frame[["worst_envy", "envied_group", "envy_freeness"]].round(3)
 
 # %%
-# Gains with their intervals
-# --------------------------
-# The intervals are per group and not adjusted for the number of groups.
-# An interval can end exactly at the gain (when one model is never worse), so
-# rounding is clipped away from the bar lengths.
+# Gains with their bounds
+# -----------------------
+# Each bound is one-sided, at the level of its test after Holm's correction
+# over the groups, so a bound crosses 0 exactly when its verdict is
+# significant. A bound can end exactly at the gain (when one model is never
+# worse), so rounding is clipped away from the bar lengths.
 labels = [", ".join(group) for group in frame.index]
 below = (frame["gain"] - frame["gain_low"]).clip(lower=0)
 above = (frame["gain_high"] - frame["gain"]).clip(lower=0)

@@ -39,11 +39,12 @@ print(report.models, report.evidence)
 # One row per group: ``to_frame``
 # -------------------------------
 # For the routed model (the default): each group's route, its risk under the
-# generic model and under its route, the gain with its interval and p-value,
+# generic model and under its route, the gain with its bounds and adjusted
+# one-sided p-values,
 # the rationality verdict, the worst envy and the envy-freeness verdict, and
 # the group's risk under each variant.
 frame = report.to_frame()
-frame[["n", "route", "risk_generic", "gain", "p_rationality", "rationality"]].round(3)
+frame[["n", "route", "gain", "p_gain", "p_violation", "rationality"]].round(3)
 
 # %%
 # Any audited model can be shown: here the one-hot variant as a personalized

@@ -22,16 +22,8 @@ from sklearn.base import (
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    RealNotInt,
-    StrOptions,
-)
-from sklearn.utils.metadata_routing import (
-    MetadataRouter,
-    MethodMapping,
-)
+from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -55,14 +47,12 @@ from ._metrics import METRICS, check_metric_support, risk_matrix
 from ._pool import VARIANTS, Pool, audited_models, check_variants
 from ._routing import gate_kind, route, routing_notes
 from ._stats import TEST_CONSTRAINTS, check_test_options
-from ._variants import (
-    LOSS_KINDS,
-    check_base,
-    predict_routed,
-    variant_blocks,
-)
+from ._variants import LOSS_KINDS, check_base, predict_routed, variant_blocks
 from ._version import __version__
 from .exceptions import FairUseVersionWarning, UnseenGroupWarning, caller_stacklevel
+
+#: The parameters of the tests, in the order of check_test_options.
+_TEST_PARAMS = ("test", "alpha", "correction", "n_bootstrap", "random_state", "family")
 
 
 def _base_has(attr):
@@ -219,8 +209,19 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     correction : {"holm", "bonferroni", "none"}, default="holm"
         Family-wise correction of the tests.
 
+    family : {"condition", "model"}, default="condition"
+        The family each correction runs over in ``audit_report_`` and
+        :meth:`audit`: each condition and direction of a model (rationality
+        gains, rationality violations, envy gains, envy violations), so that
+        each of these four kinds of verdict is false with probability at
+        most ``alpha``; or all of a model's tests at once, the paper's
+        correction over every condition of its Definition 1, so that any
+        false verdict about the model has probability at most ``alpha``.
+
     n_bootstrap : int, default=1000
-        Bootstrap replicates when the test is the bootstrap.
+        Bootstrap replicates when the test is the bootstrap; raised on its
+        own, up to 50,000, when a family has too many tests for ``B``
+        replicates to reach ``alpha``.
 
     min_group_size : int, default=20
         Smallest number of rows for which a group gets a decoupled model.
@@ -415,6 +416,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         test="auto",
         alpha=0.1,
         correction="holm",
+        family="condition",
         n_bootstrap=1000,
         min_group_size=20,
         handle_unknown="generic",
@@ -433,6 +435,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.test = test
         self.alpha = alpha
         self.correction = correction
+        self.family = family
         self.n_bootstrap = n_bootstrap
         self.min_group_size = min_group_size
         self.handle_unknown = handle_unknown
@@ -547,12 +550,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         check_base(self._base_estimator(), self.metric, n_classes, self.gate_loss)
         return check_test_options(
-            self.metric,
-            self.test,
-            self.alpha,
-            self.correction,
-            self.n_bootstrap,
-            self.random_state,
+            self.metric, **{name: getattr(self, name) for name in _TEST_PARAMS}
         )
 
     # -------------------------------------------------------------------- fit
@@ -675,6 +673,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         test=None,
         alpha=None,
         correction=None,
+        family=None,
         n_bootstrap=None,
         random_state=None,
     ):
@@ -695,7 +694,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             group value are left out and counted as withheld.
         y : array-like of shape (n_samples,)
             True labels, among ``classes_``.
-        metric, test, alpha, correction, n_bootstrap, random_state : \
+        metric, test, alpha, correction, family, n_bootstrap, random_state : \
 default=None
             As in :func:`~fairuse_estimators.audit_fair_use`; ``None`` means
             the classifier's own setting.
@@ -708,13 +707,13 @@ default=None
             stderr.
         """
         check_is_fitted(self)
-        given = dict(test=test, alpha=alpha, correction=correction)
-        given.update(n_bootstrap=n_bootstrap, random_state=random_state)
+        given = (test, alpha, correction, n_bootstrap, random_state, family)
+        own = [
+            getattr(self, name) if v is None else v
+            for name, v in zip(_TEST_PARAMS, given)
+        ]
         metric = self.metric if metric is None else metric
-        options = check_test_options(
-            metric,
-            **{k: getattr(self, k) if v is None else v for k, v in given.items()},
-        )
+        options = check_test_options(metric, *own)
         if self._encoding is None:
             raise ValueError(
                 "This FairUseClassifier was fitted without group_columns, so it "
@@ -879,6 +878,8 @@ default=None
 
     def __setstate__(self, state):
         state = dict(state)
+        # Parameters added since a model was saved take their defaults.
+        state.setdefault("family", "condition")
         saved = state.pop("_fairuse_version", "unknown")
         if saved != __version__:
             warnings.warn(

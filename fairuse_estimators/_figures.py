@@ -122,7 +122,7 @@ def draw_gains(ax, groups, models, gains, gain_low, gain_high, verdicts, metric,
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xticks(x, [_plain(g) for g in groups], rotation=30, ha="right")
     ax.set_ylabel(f"gain in {metric} over generic (higher is better)")
-    ax.set_title(f"Gain of each group, with {100 * (1 - alpha):g}% intervals")
+    ax.set_title(f"Gain of each group, with the bounds of its tests at alpha={alpha:g}")
     handles = [
         Patch(facecolor=VERDICT_COLORS[v], edgecolor="black", label=v)
         for v in _VERDICTS

@@ -60,6 +60,7 @@ def fragment(report, plots=True):
         f"<p>{esc(report.evidence)}; {settings['test']} test at alpha="
         f"{settings['alpha']} with {esc(settings['correction'])} correction; "
         f"{report.n_withheld} withheld rows.</p>",
+        *(f"<p>{esc(line)}</p>" for line in _text.error_rates(report)),
     ]
     if len(report.groups):
         first = report.models[0]

@@ -170,7 +170,7 @@ def group_risks(metric, y, evidence, group_ids, n_groups):
         if metric == "auc":
             return _auc_risks(y, evidence, group_ids, n_groups)
         if metric == "ece":
-            return _ece_sums(y, evidence, group_ids, n_groups) / counts[:, None]
+            return _ece(y, evidence, group_ids, n_groups) / counts[:, None]
         losses = row_losses(metric, y, evidence)
         indicator = sp.csr_array(
             (np.ones(len(y)), (np.arange(len(y)), group_ids)),
@@ -198,11 +198,13 @@ def row_losses(metric, y, evidence):
 
 
 def ece_parts(y, proba):
-    """Bin and signed residual (confidence - outcome) of every row, shape (C, n).
+    """Bin, signed residual and outcome variance of every row, shape (C, n).
 
-    Binary targets use the positive-class probability; more than two classes
-    use top-label calibration. A row's bin depends on its prediction only, so
-    resampling rows never moves a row to another bin.
+    The residual is confidence minus outcome; the variance ``c (1 - c)`` is
+    that of the outcome if the confidence ``c`` is calibrated. Binary targets
+    use the positive-class probability; more than two classes use top-label
+    calibration. A row's bin depends on its prediction only, so resampling
+    rows never moves a row to another bin.
     """
     if proba.shape[2] == 2:
         confidence = proba[:, :, 1]
@@ -211,22 +213,31 @@ def ece_parts(y, proba):
         confidence = proba.max(axis=2)
         outcome = (proba.argmax(axis=2) == y).astype(float)
     bins = np.minimum((confidence * N_ECE_BINS).astype(np.intp), N_ECE_BINS - 1)
-    return bins, confidence - outcome
+    return bins, confidence - outcome, confidence * (1 - confidence)
 
 
-def _ece_sums(y, proba, group_ids, n_groups):
-    """Sum over bins of |sum(confidence - outcome)| per group and candidate."""
-    bins, residual = ece_parts(y, proba)
+def _ece(y, proba, group_ids, n_groups):
+    """Debiased squared calibration error per group and candidate.
+
+    Per bin ``b`` of a group with ``n`` rows: ``(S_b**2 - V_b) / (n n_b)``, with
+    ``S_b`` the sum of residuals and ``V_b`` the sum of outcome variances of
+    the bin's ``n_b`` rows. ``S_b**2 / (n n_b)`` alone, the plug-in squared
+    error, is biased upward by ``V_b / (n n_b)`` in expectation; subtracting
+    it leaves an estimate that is unbiased for a calibrated model, whatever
+    its sharpness (Kumar, Liang and Ma 2019).
+    """
+    bins, residual, variance = ece_parts(y, proba)
     n_candidates = len(proba)
     cells = group_ids * N_ECE_BINS + bins
     cells += (np.arange(n_candidates) * n_groups * N_ECE_BINS)[:, None]
-    sums = np.bincount(
-        cells.ravel(),
-        weights=residual.ravel(),
-        minlength=n_candidates * n_groups * N_ECE_BINS,
+    size = n_candidates * n_groups * N_ECE_BINS
+    sums, variances, counts = (
+        np.bincount(cells.ravel(), weights=w.ravel(), minlength=size)
+        for w in (residual, variance, np.ones_like(residual))
     )
-    sums = np.abs(sums.reshape(n_candidates, n_groups, N_ECE_BINS)).sum(axis=2)
-    return sums.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(counts > 0, (sums**2 - variances) / counts, 0.0)
+    return terms.reshape(n_candidates, n_groups, N_ECE_BINS).sum(axis=2).T
 
 
 def _auc_risks(y, scores, group_ids, n_groups):

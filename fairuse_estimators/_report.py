@@ -391,22 +391,27 @@ class FairUseReport:
             Indexed by the group columns, with columns ``n``; ``route`` (the
             routed candidate, for a classifier); ``risk_generic``;
             ``risk_personalized`` (the group's risk under the model);
-            ``gain`` (``risk_generic - risk_personalized``), its interval
-            ``gain_low`` and ``gain_high``, ``p_rationality`` and
-            ``rationality``; ``worst_envy`` (the largest risk reduction the
-            group would get from another group's predictions; negative when
-            its own are best), ``envied_group``, ``p_envy`` and
-            ``envy_freeness``; for a classifier, one ``risk_<variant>``
+            ``gain`` (``risk_generic - risk_personalized``), its bounds
+            ``gain_low`` and ``gain_high``, the adjusted one-sided p-values
+            ``p_gain`` and ``p_violation``, and ``rationality``;
+            ``worst_envy`` (the largest risk reduction the group would get
+            from another group's predictions; negative when its own are
+            best), ``envied_group``, ``p_envy_gain``, ``p_envy_violation``
+            and ``envy_freeness``; for a classifier, one ``risk_<variant>``
             column per personalized variant; and ``note``.
 
         Notes
         -----
-        ``p_rationality`` is the adjusted p-value of the direction with more
-        evidence. ``envy_freeness`` is ``"violation"`` when some other
-        group's predictions are significantly better for the group, and
-        ``"gain"`` when its own are significantly better than every other
-        group's; ``p_envy`` is then the largest adjusted p-value of those
-        gains, and otherwise the smallest adjusted p-value of envy.
+        ``gain_low`` and ``gain_high`` are one-sided bounds, each at the
+        level of its corrected test (``alpha`` times the raw p-value over
+        the adjusted one), so that ``gain_low > 0`` exactly when the
+        rationality verdict is ``"gain"`` and ``gain_high < 0`` exactly when
+        it is ``"violation"``. ``envy_freeness`` is ``"violation"`` when some
+        other group's predictions are significantly better for the group
+        (``p_envy_violation``, the smallest adjusted p-value of those tests,
+        is at most ``alpha``), and ``"gain"`` when its own are significantly
+        better than every other group's (``p_envy_gain``, the largest
+        adjusted p-value of those tests, is at most ``alpha``).
         """
         k = self._model(model)
         arrays = self._model_arrays(k)
@@ -421,10 +426,8 @@ class FairUseReport:
         frame["gain"] = arrays["gains"]
         frame["gain_low"] = rationality[:, FIELD["low"]]
         frame["gain_high"] = rationality[:, FIELD["high"]]
-        frame["p_rationality"] = np.fmin(
-            rationality[:, FIELD["p_gain_adjusted"]],
-            rationality[:, FIELD["p_violation_adjusted"]],
-        )
+        frame["p_gain"] = rationality[:, FIELD["p_gain_adjusted"]]
+        frame["p_violation"] = rationality[:, FIELD["p_violation_adjusted"]]
         frame["rationality"] = arrays["rationality_verdicts"]
         for column, values in _envy_columns(arrays, self.group_labels).items():
             frame[column] = values
@@ -462,9 +465,11 @@ class FairUseReport:
             (the group's risk under its own predictions), ``risk_reported``
             (under the predictions made for ``reported_group``), ``gap``
             (``risk_reported - risk_own``; negative means envy), its interval
-            ``gap_low`` and ``gap_high``, ``p_value`` (adjusted, in the
-            direction with more evidence), ``verdict`` and ``note`` (why a
-            pair was not tested).
+            bounds ``gap_low`` and ``gap_high`` (one-sided, each at the level
+            of its corrected test), the adjusted one-sided p-values
+            ``p_gain`` (its own predictions are better) and ``p_violation``
+            (the other group's are), ``verdict`` and ``note`` (why a pair was
+            not tested).
         """
         arrays = self._model_arrays(self._model(model))
         envy, untested = arrays["envy"], arrays["untested"]["envy"]
@@ -480,10 +485,8 @@ class FairUseReport:
                 "gap": arrays["gaps"][pairs],
                 "gap_low": envy[(*pairs, FIELD["low"])],
                 "gap_high": envy[(*pairs, FIELD["high"])],
-                "p_value": np.fmin(
-                    envy[(*pairs, FIELD["p_gain_adjusted"])],
-                    envy[(*pairs, FIELD["p_violation_adjusted"])],
-                ),
+                "p_gain": envy[(*pairs, FIELD["p_gain_adjusted"])],
+                "p_violation": envy[(*pairs, FIELD["p_violation_adjusted"])],
                 "verdict": arrays["envy_verdicts"][pairs],
                 "note": [untested[g][h] if untested else "" for g, h in zip(*pairs)],
             }
@@ -576,7 +579,8 @@ class FairUseReport:
             and a group column that shares the name of a report column (such
             as ``"n"``) by ``"<name> (group)"``.
         """
-        settings = ("test", "alpha", "correction", "n_bootstrap", "random_state")
+        settings = ("test", "alpha", "correction", "family", "n_bootstrap")
+        settings += ("random_state",)
         result = {
             "metric": self.metric,
             "evidence": self.evidence,
@@ -714,7 +718,8 @@ def _envy_columns(arrays, labels):
     columns = {
         "worst_envy": np.full(m, np.nan),
         "envied_group": [""] * m,
-        "p_envy": np.full(m, np.nan),
+        "p_envy_gain": np.full(m, np.nan),
+        "p_envy_violation": np.full(m, np.nan),
         "envy_freeness": ["untested"] * m,
     }
     for g in range(m):
@@ -726,14 +731,17 @@ def _envy_columns(arrays, labels):
         verdict = pair_verdicts[g, others]
         if (verdict == "untested").all():
             continue
+        gains = envy[g, others, FIELD["p_gain_adjusted"]]
+        columns["p_envy_gain"][g] = gains.max()  # nan if any pair is untested
+        columns["p_envy_violation"][g] = np.nanmin(
+            envy[g, others, FIELD["p_violation_adjusted"]]
+        )
         if (verdict == "gain").all():
             columns["envy_freeness"][g] = "gain"
-            columns["p_envy"][g] = envy[g, others, FIELD["p_gain_adjusted"]].max()
-            continue
-        columns["envy_freeness"][g] = (
-            "violation" if (verdict == "violation").any() else "inconclusive"
-        )
-        columns["p_envy"][g] = np.nanmin(envy[g, others, FIELD["p_violation_adjusted"]])
+        elif (verdict == "violation").any():
+            columns["envy_freeness"][g] = "violation"
+        else:
+            columns["envy_freeness"][g] = "inconclusive"
     return columns
 
 

@@ -17,7 +17,7 @@ from ._stats import (
     FIELD,
     adjust_pvalues,
     comparison_gains,
-    paired_t_pvalues,
+    loss_tests,
     paired_tests,
     verdicts,
 )
@@ -103,8 +103,8 @@ def gated_routes(evidence, risks, pool, options, *, min_gain, verbose=0):
     Each group tests its own personalized candidates (at most one per
     variant) against the generic model, with ``options.correction`` across
     them; a small family keeps the tests powerful. With per-row gate losses
-    in ``evidence`` the tests are paired t-tests on them (groups of at least
-    ``MIN_TEST_ROWS`` rows), and ``options.test`` on the metric otherwise. A
+    in ``evidence`` the tests are bootstrap-t tests of them (groups of at
+    least ``MIN_TEST_ROWS`` rows), and ``options.test`` on the metric otherwise. A
     significant candidate must also gain ``min_gain`` in the metric. Other
     groups' candidates enter only when they are significantly better than the
     group's route.
@@ -139,13 +139,11 @@ def _gate_pvalues(evidence, risks, comparisons, options, verbose):
     within each group's own candidates."""
     p_gain = np.full(len(comparisons), np.nan)
     if evidence.losses is not None:
-        p_gain = paired_t_pvalues(evidence.losses, evidence.group_ids, comparisons)
+        p_gain = loss_tests(evidence.losses, evidence.group_ids, comparisons, options)
     on_metric = np.isnan(p_gain)
     if on_metric.any():
-        results, _ = paired_tests(
-            evidence, risks, comparisons[on_metric], options, verbose
-        )
-        p_gain[on_metric] = results[:, FIELD["p_gain"]]
+        tests = paired_tests(evidence, risks, comparisons[on_metric], options, verbose)
+        p_gain[on_metric] = tests.result[:, FIELD["p_gain"]]
     for g in np.unique(comparisons[:, 0]):
         mine = comparisons[:, 0] == g
         p_gain[mine] = adjust_pvalues(p_gain[mine], options.correction)

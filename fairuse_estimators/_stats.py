@@ -2,38 +2,33 @@
 
 A *comparison* ``(g, a, b)`` asks whether candidate ``b`` has lower risk than
 candidate ``a`` on the rows of group ``g``. Its *gain* is
-``R[g, a] - R[g, b]``: positive when ``b`` is better. Every comparison is
-tested in both directions with one-sided tests: ``p_gain`` for
-``H_A: gain > 0`` and ``p_violation`` for ``H_A: gain < 0``. Both predictors
-are evaluated on the same rows and, for the bootstrap, on the same resamples.
+``R[g, a] - R[g, b]``, read from the risk matrix: positive when ``b`` is
+better. Every comparison is tested in both directions with one-sided tests:
+``p_gain`` for ``H_A: gain > 0`` and ``p_violation`` for ``H_A: gain < 0``.
+Both predictors are evaluated on the same rows and, for the bootstrap, on the
+same resamples. Each test also gives one-sided bounds at any level, computed
+by inverting the same test, so that a bound excludes 0 exactly when its test
+rejects at that level (:meth:`PairedTests.bounds`).
 
 Tests
 -----
-``"bootstrap"``
-    Rows are resampled with replacement within each (group, label) stratum,
-    so every replicate keeps the group's class counts and its AUC stays
-    defined. A replicate is a vector of multinomial counts; the risks of all
-    candidates on all replicates are matrix products of the count matrix with
-    per-row losses (error, log loss, Brier), with row-to-bin residuals (ECE),
-    or weighted Mann-Whitney sums over each candidate's presorted scores
-    (AUC). For error, rows with the same label and the same losses under
-    every candidate are interchangeable, so counts are drawn over those
-    patterns, which has exactly the same distribution. p-values use the
-    percentile method: ``(1 + #{gain* <= 0}) / (B + 1)`` for a gain and the
-    mirror for a violation; intervals are percentile intervals.
 ``"mcnemar"``
     Exact McNemar test for ``error``: a binomial test with success
-    probability 1/2 on the rows where exactly one of the two candidates is
-    wrong. Its interval is the Clopper-Pearson interval for the share of
-    those rows, scaled to a difference of error rates; it is conditional on
-    the number of such rows.
+    probability 1/2 on the ``d`` rows where exactly one of the two candidates
+    is wrong, valid at any size. Its bound combines the Clopper-Pearson bound
+    of the share of those rows with the Clopper-Pearson bound of ``d / n`` on
+    the side that makes it wider, so that it holds unconditionally.
 ``"delong"``
-    DeLong's test for two correlated ROC AUCs (``auc`` only), with a normal
-    interval from the same variance.
-
-Groups with fewer than ``MIN_TEST_ROWS`` rows are not tested by the bootstrap
-or DeLong's test, whose approximations need more rows; DeLong's test also
-needs two rows of each class. The exact McNemar test is valid at any size.
+    DeLong's test for two correlated ROC AUCs (``auc`` only) against a
+    Student t with ``min(n_pos, n_neg) - 1`` degrees of freedom, and bounds
+    from the same variance. It needs :data:`MIN_CLASS_ROWS` rows of each
+    class.
+``"bootstrap"``
+    For error, log loss and Brier, the studentized bootstrap (bootstrap-t)
+    of the mean per-row loss difference, resampling the group's rows; for
+    ECE and AUC, the percentile bootstrap of the gain (AUC resampled within
+    each class, since it conditions on the label). See :mod:`._bootstrap`.
+    It needs :data:`MIN_TEST_ROWS` rows.
 """
 
 import sys
@@ -41,13 +36,13 @@ from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
-from scipy import sparse
-from scipy.special import ndtr, ndtri, stdtr
+from scipy.special import stdtr
 from scipy.stats import beta, binom, rankdata
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._metrics import METRICS, N_ECE_BINS, ece_parts, row_losses
+from ._bootstrap import StudentBounds, bootstrap_risks, mean_tests, percentile
+from ._metrics import METRICS, row_losses
 
 TESTS = ("auto", "bootstrap", "mcnemar", "delong")
 CORRECTIONS = ("holm", "bonferroni", "none")
@@ -57,10 +52,19 @@ MIN_TEST_ROWS = 20
 #: 1e-6, enough for Holm over tens of thousands of tests, in seconds per
 #: group; more would only make a fit run for hours.
 MAX_BOOTSTRAP = 1_000_000
-#: Bootstrap replicates differing by less than this count as ties.
+#: Most replicates the bootstrap raises ``n_bootstrap`` to on its own, so
+#: that large families of tests can still reach ``alpha``.
+MAX_AUTO_BOOTSTRAP = 50_000
+#: Families of tests, each with its family-wise error rate at ``alpha``:
+#: each condition and direction of a model, or all tests of a model.
+FAMILIES = ("condition", "model")
+#: Fewest rows of each class of a group for a test of AUC.
+MIN_CLASS_ROWS = 10
+#: Fewest rows where two candidates' losses differ for the bootstrap of a
+#: mean loss difference.
+MIN_INFORMATIVE_ROWS = 10
+#: Variances below this are zero.
 _TOLERANCE = 1e-12
-#: Largest count matrix (replicates x rows) held at once.
-_CHUNK_CELLS = 2**20
 FIELDS = ("gain", "low", "high", "p_gain", "p_violation")
 #: Fields of a comparison in a report: the test and its adjusted p-values.
 STAT_FIELDS = (*FIELDS, "p_gain_adjusted", "p_violation_adjusted")
@@ -81,6 +85,7 @@ TEST_CONSTRAINTS = {
     "alpha": [Interval(Real, 0, 1, closed="neither")],
     "correction": [StrOptions(set(CORRECTIONS))],
     "n_bootstrap": [Interval(Integral, 1, MAX_BOOTSTRAP, closed="both")],
+    "family": [StrOptions(set(FAMILIES))],
 }
 
 
@@ -95,6 +100,11 @@ class TestOptions(NamedTuple):
     correction : {"holm", "bonferroni", "none"}
     n_bootstrap : int
     random_state : int, RandomState instance or None
+    family : {"condition", "model"}
+        The family each correction runs over: each condition and direction
+        of a model (rationality gains, rationality violations, envy gains,
+        envy violations), or all of a model's tests at once, as in the
+        paper's correction over every condition of its Definition 1.
     """
 
     test: str
@@ -102,6 +112,7 @@ class TestOptions(NamedTuple):
     correction: str
     n_bootstrap: int
     random_state: object = None
+    family: str = "condition"
 
     __test__ = False  # not a test class for pytest
 
@@ -113,6 +124,7 @@ class TestOptions(NamedTuple):
             "alpha": float(self.alpha),
             "correction": str(self.correction),
             "n_bootstrap": int(self.n_bootstrap),
+            "family": str(self.family),
             "random_state": None if seed is None else int(seed),
             "version": version,
         }
@@ -125,6 +137,7 @@ def check_test_options(
     correction="holm",
     n_bootstrap=1000,
     random_state=None,
+    family="condition",
 ):
     """Validate the options of an audit; return them with the concrete test.
 
@@ -147,8 +160,10 @@ def check_test_options(
         raise ValueError(
             f"correction must be one of {CORRECTIONS}; got {correction!r}."
         )
+    if not _satisfies("family", family):
+        raise ValueError(f"family must be one of {FAMILIES}; got {family!r}.")
     return TestOptions(
-        resolve_test(test, metric), alpha, correction, n_bootstrap, random_state
+        resolve_test(test, metric), alpha, correction, n_bootstrap, random_state, family
     )
 
 
@@ -226,8 +241,51 @@ def resolve_rng(random_state):
     return np.random.default_rng(seed)
 
 
+class PairedTests(NamedTuple):
+    """Results of :func:`paired_tests` for ``K`` comparisons (transient).
+
+    Attributes
+    ----------
+    result : ndarray of shape (K, 5)
+        Columns :data:`FIELDS`: the gain, its one-sided lower and upper
+        bounds at level ``alpha``, ``p_gain`` and ``p_violation``; ``nan``
+        where a comparison was not tested.
+    untested : list of str
+        Why each comparison was not tested, ``""`` where it was.
+    parts : list of (ndarray, object)
+        Which comparisons each group's bound calculator serves.
+    """
+
+    result: np.ndarray
+    untested: list
+    parts: list
+
+    def bounds(self, level_low, level_high, which=None):
+        """Lower bounds at one-sided ``level_low`` and upper bounds at
+        ``level_high`` of the comparisons ``which`` (all for ``None``);
+        ``nan`` where a comparison was not tested.
+
+        A bound at level ``l`` excludes 0 exactly when the test rejects at
+        ``l``, so at the level of the adjusted test it agrees with the
+        verdict.
+        """
+        which = np.arange(len(self.result)) if which is None else np.asarray(which)
+        level_low = np.broadcast_to(level_low, which.shape)
+        level_high = np.broadcast_to(level_high, which.shape)
+        low, high = np.full(len(which), np.nan), np.full(len(which), np.nan)
+        for comparisons, part in self.parts:
+            # Position of each requested comparison among this part's own.
+            local = np.searchsorted(comparisons, which)
+            mine = comparisons[np.minimum(local, len(comparisons) - 1)] == which
+            if mine.any():
+                low[mine], high[mine] = part.bounds(
+                    level_low[mine], level_high[mine], local[mine]
+                )
+        return low, high
+
+
 def paired_tests(evidence, risks, comparisons, options, verbose=0):
-    """Gain, interval and one-sided p-values of every comparison.
+    """Gain, one-sided bounds and p-values of every comparison.
 
     Parameters
     ----------
@@ -238,22 +296,18 @@ def paired_tests(evidence, risks, comparisons, options, verbose=0):
     comparisons : ndarray of int of shape (K, 3)
         Rows ``(group, a, b)``; the gain is ``R[g, a] - R[g, b]``.
     options : TestOptions
-        The intervals have two-sided level ``1 - alpha``.
     verbose : int, default=0
         When positive, print ``"<test>: group k/m"`` to stderr as the
         tests of each group start.
 
     Returns
     -------
-    result : ndarray of shape (K, 5)
-        Columns :data:`FIELDS`; ``nan`` where a comparison was not tested.
-    untested : list of str
-        Why each comparison was not tested, ``""`` where it was.
+    tests : PairedTests
     """
     test, metric = options.test, evidence.metric
     rng = resolve_rng(options.random_state)
     result = np.full((len(comparisons), len(FIELDS)), np.nan)
-    untested = [""] * len(comparisons)
+    untested, parts = [""] * len(comparisons), []
     tested_groups = np.unique(comparisons[:, 0])
     for step, g in enumerate(tested_groups, start=1):
         if verbose:
@@ -262,43 +316,79 @@ def paired_tests(evidence, risks, comparisons, options, verbose=0):
         candidates, pairs = np.unique(comparisons[which, 1:], return_inverse=True)
         pairs = pairs.reshape(-1, 2)
         y_g, evidence_g = evidence.group(g, candidates)
-        reason = _untested_reason(test, metric, y_g)
+        reason = untested_reason(test, metric, y_g)
         if reason:
             for k in which:
                 untested[k] = reason
             continue
         if test == "mcnemar":
-            result[which] = _mcnemar(y_g, evidence_g, pairs, options.alpha)
+            found = _mcnemar(y_g, evidence_g, pairs)
         elif test == "delong":
-            result[which] = _delong(y_g, evidence_g, pairs, options.alpha)
+            found = _delong(y_g, evidence_g, pairs)
+        elif metric in ("error", "log_loss", "brier"):
+            losses = row_losses(metric, y_g, evidence_g).T
+            differences = losses[:, pairs[:, 0]] - losses[:, pairs[:, 1]]
+            found = mean_tests(differences, options.n_bootstrap, rng, options.alpha)
+            # A mean of a few nonzero differences is too discrete for either
+            # test (error on small groups): leave those comparisons untested.
+            informative = (differences != 0).sum(axis=0)
+            for k in which[informative < MIN_INFORMATIVE_ROWS]:
+                untested[k] = (
+                    f"{informative[which == k][0]} rows where the losses differ < "
+                    f"{MIN_INFORMATIVE_ROWS}, too few for the bootstrap test"
+                )
+            found = _without(found, informative < MIN_INFORMATIVE_ROWS)
         else:
             replicates = bootstrap_risks(
                 metric, y_g, evidence_g, options.n_bootstrap, rng
             )
-            result[which] = _percentile(replicates, pairs, options.alpha)
-        # The point estimate is the same difference of risks the report shows.
-        result[which, 0] = comparison_gains(risks, comparisons[which])
-    return result, untested
+            gain = comparison_gains(risks, comparisons[which])
+            found = percentile(replicates, pairs, gain, options.alpha)
+        result[which, 3], result[which, 4], part = found
+        parts.append((which, part))
+    # The point estimate is the same difference of risks the report shows.
+    result[:, 0] = np.where(
+        np.isnan(result[:, 3]), np.nan, comparison_gains(risks, comparisons)
+    )
+    tests = PairedTests(result, untested, parts)
+    result[:, 1], result[:, 2] = tests.bounds(options.alpha, options.alpha)
+    result[np.isnan(result[:, 3]), 1:3] = np.nan
+    return tests
 
 
-def paired_t_pvalues(losses, group_ids, comparisons):
-    """One-sided paired t-test p-values of gains in a per-row loss.
+def _without(found, skipped):
+    """Test results with the ``skipped`` comparisons' p-values set to nan."""
+    p_gain, p_violation, part = found
+    return (
+        np.where(skipped, np.nan, p_gain),
+        np.where(skipped, np.nan, p_violation),
+        part,
+    )
+
+
+def loss_tests(losses, group_ids, comparisons, options):
+    """One-sided bootstrap-t tests of gains in a per-row loss.
+
+    The test the evidence gate runs on its per-row losses (for example the
+    log loss when routing on error), the same bootstrap-t as
+    :func:`paired_tests` runs for a decomposable metric.
 
     Parameters
     ----------
     losses : ndarray of shape (C, n)
-        Loss of every candidate on every row, e.g. its log loss.
+        Loss of every candidate on every row.
     group_ids : ndarray of int of shape (n,)
     comparisons : ndarray of int of shape (K, 3)
         Rows ``(group, a, b)``; the alternative is that ``b`` has the lower
         mean loss on the group's rows.
+    options : TestOptions
 
     Returns
     -------
     p_gain : ndarray of shape (K,)
-        ``nan`` for groups with fewer than :data:`MIN_TEST_ROWS` rows, too
-        few for the t distribution to describe the mean difference.
+        ``nan`` for groups with fewer than :data:`MIN_TEST_ROWS` rows.
     """
+    rng = resolve_rng(options.random_state)
     p_gain = np.full(len(comparisons), np.nan)
     for g in np.unique(comparisons[:, 0]):
         which = np.flatnonzero(comparisons[:, 0] == g)
@@ -306,20 +396,15 @@ def paired_t_pvalues(losses, group_ids, comparisons):
         if len(rows) < MIN_TEST_ROWS:
             continue
         a, b = comparisons[which, 1], comparisons[which, 2]
-        difference = losses[a[:, None], rows].astype(float) - losses[b[:, None], rows]
-        mean = difference.mean(axis=1)
-        spread = difference.std(axis=1, ddof=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = mean / (spread / np.sqrt(len(rows)))
-        # A difference that is the same on every row: certain if positive,
-        # and no evidence of a gain otherwise.
-        p_gain[which] = np.where(
-            spread > 0, stdtr(len(rows) - 1, -t), np.where(mean > 0, 0.0, 1.0)
-        )
+        differences = (losses[a[:, None], rows] - losses[b[:, None], rows]).T
+        p_gain[which] = mean_tests(
+            differences.astype(float), options.n_bootstrap, rng, options.alpha
+        )[0]
     return p_gain
 
 
-def _untested_reason(test, metric, y_g):
+def untested_reason(test, metric, y_g):
+    """Why a group's comparisons cannot be tested validly, or ``""``."""
     classes = np.unique(y_g)
     if len(y_g) == 0:
         return "no rows"
@@ -329,45 +414,63 @@ def _untested_reason(test, metric, y_g):
         return ""
     if len(y_g) < MIN_TEST_ROWS:
         return f"{len(y_g)} rows < {MIN_TEST_ROWS}, too few for the {test} test"
-    if test == "delong" and np.bincount(y_g).min() < 2:
-        return "delong needs two rows of each class"
+    if metric == "auc" and np.bincount(y_g).min() < MIN_CLASS_ROWS:
+        return (
+            f"{np.bincount(y_g).min()} rows of the rarer class < "
+            f"{MIN_CLASS_ROWS}, too few for the {test} test of auc"
+        )
     return ""
 
 
 # ----------------------------------------------------------- exact tests
 
 
-def _mcnemar(y, labels, pairs, alpha):
-    """Exact McNemar tests of every pair of candidates on one group."""
-    wrong = (labels != y).astype(float)
-    # discordant[a, b]: rows where a is wrong and b is right.
-    discordant = wrong @ (1.0 - wrong).T
-    worse_a = discordant[pairs[:, 0], pairs[:, 1]]
-    worse_b = discordant[pairs[:, 1], pairs[:, 0]]
-    total = worse_a + worse_b
-    p_gain = binom.sf(worse_a - 1, total, 0.5)
-    p_violation = binom.sf(worse_b - 1, total, 0.5)
+class _McNemarBounds(NamedTuple):
+    worse_a: np.ndarray
+    worse_b: np.ndarray
+    n: int
+
+    def bounds(self, level_low, level_high, index):
+        """Bounds of the difference of error rates ``p10 - p01``.
+
+        The gain is ``(2 s - 1) d`` with ``s`` the share of discordant rows
+        where ``a`` is wrong and ``d`` the discordant rate: the bound of ``s``
+        inverts the exact test, and ``d`` takes the bound that widens it.
+        """
+        a, b, n = self.worse_a[index], self.worse_b[index], self.n
+        total = a + b
+        with np.errstate(invalid="ignore"):
+            share_low = np.where(a > 0, beta.ppf(level_low, a, b + 1), 0.0)
+            share_high = np.where(b > 0, beta.ppf(1 - level_high, a + 1, b), 1.0)
+        low, high = 2 * share_low - 1, 2 * share_high - 1
+        rate_low = _rates(total, n, level_low)
+        rate_high = _rates(total, n, level_high)
+        low *= np.where(low >= 0, rate_low[0], rate_low[1])
+        high *= np.where(high >= 0, rate_high[1], rate_high[0])
+        return low, high
+
+
+def _rates(events, n, level):
+    """One-sided Clopper-Pearson lower and upper bounds of a rate ``events/n``."""
     with np.errstate(invalid="ignore"):
-        share_low = np.where(
-            worse_a > 0, beta.ppf(alpha / 2, worse_a, worse_b + 1), 0.0
-        )
-        share_high = np.where(
-            worse_b > 0, beta.ppf(1 - alpha / 2, worse_a + 1, worse_b), 1.0
-        )
-    scale = total / len(y)
-    gain = (worse_a - worse_b) / len(y)
-    return np.column_stack(
-        [
-            gain,
-            (2 * share_low - 1) * scale,
-            (2 * share_high - 1) * scale,
-            np.minimum(p_gain, 1.0),
-            np.minimum(p_violation, 1.0),
-        ]
-    )
+        low = np.where(events > 0, beta.ppf(level, events, n - events + 1), 0.0)
+        high = np.where(events < n, beta.ppf(1 - level, events + 1, n - events), 1.0)
+    return low, high
 
 
-def _delong(y, scores, pairs, alpha):
+def _mcnemar(y, labels, pairs):
+    """Exact McNemar tests of every pair of candidates on one group."""
+    wrong = labels != y
+    # Discordant rows of each pair: a wrong and b right, and the mirror.
+    worse_a = (wrong[pairs[:, 0]] & ~wrong[pairs[:, 1]]).sum(axis=1)
+    worse_b = (wrong[pairs[:, 1]] & ~wrong[pairs[:, 0]]).sum(axis=1)
+    total = worse_a + worse_b
+    p_gain = np.minimum(binom.sf(worse_a - 1, total, 0.5), 1.0)
+    p_violation = np.minimum(binom.sf(worse_b - 1, total, 0.5), 1.0)
+    return p_gain, p_violation, _McNemarBounds(worse_a, worse_b, len(y))
+
+
+def _delong(y, scores, pairs):
     """DeLong's paired test of every pair of candidates' AUC on one group."""
     positive = y == 1
     n_pos, n_neg = positive.sum(), (~positive).sum()
@@ -383,151 +486,11 @@ def _delong(y, scores, pairs, alpha):
     gain = auc[b] - auc[a]  # risk is 1 - AUC
     variance = covariance[a, a] + covariance[b, b] - 2 * covariance[a, b]
     sd = np.sqrt(np.maximum(variance, 0.0))
+    df = float(min(n_pos, n_neg) - 1)
     # Identical rankings have no variance and carry no evidence either way.
     flat = sd <= _TOLERANCE
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(flat, 0.0, gain / np.where(flat, 1.0, sd))
-    p_gain = np.where(flat, 1.0, ndtr(-z))
-    p_violation = np.where(flat, 1.0, ndtr(z))
-    half_width = ndtri(1 - alpha / 2) * sd
-    return np.column_stack(
-        [gain, gain - half_width, gain + half_width, p_gain, p_violation]
-    )
-
-
-# ----------------------------------------------------------- bootstrap
-
-
-def _percentile(replicates, pairs, alpha):
-    """Percentile p-values and intervals from risk replicates (B, C)."""
-    gains = replicates[:, pairs[:, 0]] - replicates[:, pairs[:, 1]]
-    n_bootstrap = len(gains)
-    p_gain = (1 + (gains <= _TOLERANCE).sum(axis=0)) / (n_bootstrap + 1)
-    p_violation = (1 + (gains >= -_TOLERANCE).sum(axis=0)) / (n_bootstrap + 1)
-    low, high = np.quantile(gains, [alpha / 2, 1 - alpha / 2], axis=0)
-    return np.column_stack(
-        [np.full(len(pairs), np.nan), low, high, p_gain, p_violation]
-    )
-
-
-def bootstrap_risks(metric, y, evidence, n_bootstrap, rng):
-    """Risks of every candidate on ``n_bootstrap`` resamples of one group.
-
-    Resampling is stratified by label. Returns an array of shape
-    ``(n_bootstrap, C)``.
-    """
-    order = np.argsort(y, kind="stable")
-    y, evidence = y[order], evidence[:, order]
-    if metric == "error":
-        return _bootstrap_patterns(y, row_losses(metric, y, evidence), n_bootstrap, rng)
-    risk = replicate_risks(metric, y, evidence)
-    sizes = np.bincount(y)
-    return np.vstack(
-        [risk(counts) for counts in _count_chunks(sizes[sizes > 0], n_bootstrap, rng)]
-    )
-
-
-def replicate_risks(metric, y, evidence):
-    """Function from resampling counts ``(B, n)`` to risks ``(B, C)``.
-
-    Everything that does not depend on the counts is computed once here.
-    """
-    n_candidates, n = evidence.shape[:2]
-    if metric == "auc":
-        return _auc_replicates(y, evidence)
-    if metric == "ece":
-        bins, residual = ece_parts(y, evidence)
-        columns = bins + (np.arange(n_candidates) * N_ECE_BINS)[:, None]
-        cells = sparse.csc_array(
-            (residual.ravel(), (np.tile(np.arange(n), n_candidates), columns.ravel())),
-            shape=(n, n_candidates * N_ECE_BINS),
-        )
-
-        def risk(counts):
-            sums = (cells.T @ counts.T).T.reshape(len(counts), n_candidates, -1)
-            return np.abs(sums).sum(axis=2) / counts.sum(axis=1, keepdims=True)
-
-        return risk
-    losses = row_losses(metric, y, evidence).T
-
-    def risk(counts):
-        return counts @ losses / counts.sum(axis=1, keepdims=True)
-
-    return risk
-
-
-def _count_chunks(sizes, n_bootstrap, rng):
-    """Multinomial resampling counts, a block of replicates at a time.
-
-    Each block has shape ``(replicates, sum(sizes))``; stratum ``k`` owns a
-    consecutive run of ``sizes[k]`` columns and keeps its size in every
-    replicate. Blocks stay small enough for the counting to run in cache.
-    """
-    n = int(sizes.sum())
-    step = max(1, min(n_bootstrap, _CHUNK_CELLS // max(n, 1)))
-    for start in range(0, n_bootstrap, step):
-        replicates = min(step, n_bootstrap - start)
-        yield np.hstack([_counts(size, replicates, rng) for size in sizes])
-
-
-def _counts(size, replicates, rng):
-    """Counts of each of ``size`` rows in ``replicates`` resamples of ``size``."""
-    draws = rng.integers(0, size, size=(replicates, size))
-    draws += (np.arange(replicates) * size)[:, None]
-    counts = np.bincount(draws.ravel(), minlength=replicates * size)
-    return counts.reshape(replicates, size).astype(float)
-
-
-def _bootstrap_patterns(y, losses, n_bootstrap, rng):
-    """Bootstrap of a loss taking few distinct values per row, such as error.
-
-    Rows with the same label and the same loss under every candidate are
-    interchangeable: multinomial counts over these patterns give the same
-    replicate risks as counts over rows, at a cost independent of ``n``.
-    """
-    patterns, frequency = np.unique(
-        np.vstack([y, losses]).T, axis=0, return_counts=True
-    )
-    replicates = np.zeros((n_bootstrap, losses.shape[0]))
-    for label in np.unique(patterns[:, 0]):
-        stratum = patterns[:, 0] == label
-        freq = frequency[stratum]
-        counts = rng.multinomial(freq.sum(), freq / freq.sum(), size=n_bootstrap)
-        replicates += counts @ patterns[stratum, 1:]
-    return replicates / len(y)
-
-
-def _auc_replicates(y, scores):
-    """One minus the weighted Mann-Whitney AUC of every candidate.
-
-    Each candidate's negative scores are sorted once; a positive row's credit
-    is the resampled weight of negatives below its score plus half the weight
-    tied with it, read from a cumulative sum over the presorted negatives.
-    """
-    negative = y == 0
-    negatives, positives = scores[:, negative], scores[:, ~negative]
-    n_neg = negatives.shape[1]
-    neg_order = np.argsort(negatives, axis=1, kind="stable")
-    sorted_neg = np.take_along_axis(negatives, neg_order, axis=1)
-    below = np.vstack(
-        [np.searchsorted(s, p, side="left") for s, p in zip(sorted_neg, positives)]
-    )
-    upto = np.vstack(
-        [np.searchsorted(s, p, side="right") for s, p in zip(sorted_neg, positives)]
-    )
-    ties = (below != upto).any(axis=1)
-
-    def risk(counts):
-        neg_counts, pos_counts = counts[:, negative], counts[:, ~negative]
-        pairs = neg_counts.sum(axis=1) * pos_counts.sum(axis=1)
-        risks = np.empty((len(counts), len(scores)))
-        cumulative = np.zeros((len(counts), n_neg + 1))
-        for c in range(len(scores)):
-            np.cumsum(neg_counts[:, neg_order[c]], axis=1, out=cumulative[:, 1:])
-            credit = cumulative[:, below[c]]
-            if ties[c]:
-                credit = (credit + cumulative[:, upto[c]]) / 2
-            risks[:, c] = 1.0 - np.einsum("ij,ij->i", pos_counts, credit) / pairs
-        return risks
-
-    return risk
+        t = np.where(flat, 0.0, gain / np.where(flat, 1.0, sd))
+    p_gain = np.where(flat, 1.0, stdtr(df, -t))
+    p_violation = np.where(flat, 1.0, stdtr(df, t))
+    return p_gain, p_violation, StudentBounds(gain, sd, df)

@@ -45,6 +45,7 @@ def settings_items(report):
         ("test", settings.get("test")),
         ("alpha", settings.get("alpha")),
         ("correction", settings.get("correction")),
+        ("family", settings.get("family", "condition")),
         ("bootstrap replicates (B)", settings.get("n_bootstrap")),
         ("seed", "none" if seed is None else seed),
         ("evidence", report.evidence),
@@ -57,13 +58,12 @@ def group_table(report, model=None):
     """Header and string cells of the per-group table (the paper's Figure 1)."""
     frame = report.to_frame(model)
     k = 0 if model is None else report.models.index(model)
-    level = f"{100 * (1 - report.alpha):g}%"
     header = [
         "group",
         "n",
         "generic",
         "personalized",
-        f"gain [{level} CI]",
+        "gain [bounds]",
         "route",
         "rationality",
         "envy-freeness",
@@ -127,7 +127,7 @@ def violations(report):
                 lines.append(
                     f"{model}: rationality violation for group ({label}): gain "
                     f"{with_interval(row.gain, row.gain_low, row.gain_high)} over "
-                    f"the generic model, adjusted p = {row.p_rationality:.2g}"
+                    f"the generic model, adjusted p = {row.p_violation:.2g}"
                 )
         pairs = report.envy_frame(model)
         for row in pairs[pairs["verdict"] == "violation"].itertuples(index=False):
@@ -135,7 +135,7 @@ def violations(report):
                 f"{model}: envy-freeness violation for group ({row.group}): the "
                 f"predictions for ({row.reported_group}) change its risk by "
                 f"{with_interval(row.gap, row.gap_low, row.gap_high)}, adjusted "
-                f"p = {row.p_value:.2g}"
+                f"p = {row.p_violation:.2g}"
             )
     return lines
 
@@ -170,9 +170,32 @@ def headline(report):
     )
 
 
+def error_rates(report):
+    """What each verdict and bound promises, in one sentence each."""
+    settings = report.settings
+    alpha, correction = settings.get("alpha"), settings.get("correction")
+    if settings.get("family", "condition") == "model":
+        scope = (
+            f"{correction} correction over all tests of each model: any false "
+            f"verdict about a model has probability at most {alpha}"
+        )
+    else:
+        scope = (
+            f"{correction} correction within each condition and direction of each "
+            "model (rationality gains, rationality violations, envy gains, envy "
+            f"violations): each kind of false verdict has probability at most "
+            f"{alpha}"
+        )
+    return [
+        f"Verdicts: one-sided tests at alpha={alpha}, {scope}.",
+        "Bounds: one-sided, each at the level of its corrected test, so a bound "
+        "excludes 0 exactly when its verdict is significant.",
+    ]
+
+
 def summary(report, model=None):
     """The report as fixed-width text: see :meth:`FairUseReport.summary`."""
-    lines = [headline(report), ""]
+    lines = [headline(report), *error_rates(report), ""]
     if not len(report.groups):
         return "\n".join([*lines, "No groups to audit."])
     model = report.models[0] if model is None else model

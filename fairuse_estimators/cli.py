@@ -110,6 +110,7 @@ def make_classifier(args, group_columns):
         metric=args.metric,
         test=args.test,
         alpha=args.alpha,
+        family=args.family,
         gate_loss=args.gate_loss,
         min_gain=args.min_gain,
         random_state=args.seed,
@@ -344,6 +345,12 @@ def _model_options(parser, *, split):
         "otherwise",
     )
     _parameter_option(parser, "alpha", "significance level", type=float)
+    _parameter_option(
+        parser,
+        "family",
+        "what each correction runs over: each condition and direction of a "
+        "model, or all of a model's tests (the paper's correction)",
+    )
     _parameter_option(
         parser,
         "gate_loss",

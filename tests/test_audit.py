@@ -46,11 +46,17 @@ def test_audit_fair_use_finds_planted_gain_harm_and_envy(planted, test):
     frame = report.to_frame()
     assert frame.loc["gain", "rationality"] == "gain"
     assert frame.loc["harm", "rationality"] == "violation"
-    assert frame.loc["null", "rationality"] == "inconclusive"
+    if test == "mcnemar":
+        assert frame.loc["null", "rationality"] == "inconclusive"
+    else:
+        # Its predictions differ from the generic ones on a handful of rows:
+        # too few for the bootstrap of an error difference, which says so.
+        assert frame.loc["null", "rationality"] == "untested"
+        assert "rows where the losses differ < 10" in frame.loc["null", "note"]
     assert frame.loc["harm", "envy_freeness"] == "violation"
     assert frame.loc["harm", "envied_group"] in ("gain", "null")
     assert frame.loc["gain", "envy_freeness"] == "gain"
-    assert frame.loc["harm", "p_rationality"] <= 0.1
+    assert frame.loc["harm", "p_violation"] <= 0.1
     assert frame.loc["gain", "gain_low"] > 0 > frame.loc["harm", "gain_high"]
     summary = report.summary_table().loc["personalized"]
     assert summary["rationality_gains"] == 1

@@ -27,7 +27,9 @@ def _hand_built(n_classes, seed=0, n=240, n_candidates=3, n_groups=3):
 
 
 def _reference_ece(y, proba):
-    """Loop over bins: sum of |sum(confidence - outcome)| over n."""
+    """Loop over bins: debiased squared calibration error (Kumar et al. 2019),
+    the sum over bins of (S^2 - V) / n_b, over n, with S the sum of
+    confidence - outcome and V the sum of confidence * (1 - confidence)."""
     if proba.shape[1] == 2:
         confidence, outcome = proba[:, 1], (y == 1).astype(float)
     else:
@@ -39,7 +41,10 @@ def _reference_ece(y, proba):
         inside = (confidence >= low) & (
             (confidence < high) if b < 9 else (confidence <= high)
         )
-        total += abs((confidence[inside] - outcome[inside]).sum())
+        if inside.any():
+            residual = (confidence[inside] - outcome[inside]).sum()
+            variance = (confidence[inside] * (1 - confidence[inside])).sum()
+            total += (residual**2 - variance) / inside.sum()
     return total / len(y)
 
 

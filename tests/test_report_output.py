@@ -75,7 +75,7 @@ def test_report_str_is_the_per_group_table(planted_report):
         "n",
         "generic",
         "personalized",
-        "gain [90% CI]",
+        "gain [bounds]",
         "route",
         "rationality",
         "envy-freeness",

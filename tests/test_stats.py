@@ -2,20 +2,19 @@
 
 import numpy as np
 import pytest
+from nulls import draw
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.stats import binom, binomtest, norm, ttest_rel
-from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+from scipy.stats import binom, binomtest, ttest_rel
+from scipy.stats import t as t_dist
+from sklearn.metrics import roc_auc_score
 
 from fairuse_estimators._audit import fair_use_statistics
-from fairuse_estimators._metrics import Evidence, risk_matrix
+from fairuse_estimators._metrics import Evidence, risk_matrix, row_losses
 from fairuse_estimators._stats import (
     TestOptions,
-    _percentile,
     adjust_pvalues,
-    bootstrap_risks,
-    paired_t_pvalues,
+    loss_tests,
     paired_tests,
-    replicate_risks,
     resolve_test,
 )
 
@@ -38,7 +37,8 @@ def _paired(test, metric, y, predictions, group_ids, comparisons, **options):
         options.get("n_bootstrap", 1),
         options.get("random_state"),
     )
-    return paired_tests(evidence, risk_matrix(evidence), comparisons, options)
+    tests = paired_tests(evidence, risk_matrix(evidence), comparisons, options)
+    return tests.result, tests.untested
 
 
 def _statistics(metric, y, predictions, group_ids, assignments, **options):
@@ -68,84 +68,6 @@ def _binary_world(seed, n=300, n_candidates=3, shift=(0.0, 0.0, 0.0)):
     return y, np.round(scores, 1)  # rounding plants ties
 
 
-def _reference_ece(y, proba):
-    confidence, outcome = proba[:, 1], (y == 1).astype(float)
-    bins = np.minimum((confidence * 10).astype(int), 9)
-    return sum(abs((confidence - outcome)[bins == b].sum()) for b in range(10)) / len(y)
-
-
-def _reference_risk(metric, y, evidence):
-    if metric == "error":
-        return np.mean(evidence != y)
-    if metric == "auc":
-        return 1 - roc_auc_score(y, evidence)
-    if metric == "log_loss":
-        return log_loss(y, evidence, labels=[0, 1])
-    if metric == "brier":
-        return brier_score_loss(y, evidence[:, 1])
-    return _reference_ece(y, evidence)
-
-
-@pytest.mark.parametrize("metric", ["error", "auc", "log_loss", "brier", "ece"])
-def test_replicate_risks_equal_metrics_on_repeated_rows(metric):
-    """Check that resampling counts give the metric of the rows repeated."""
-    y, scores = _binary_world(0, n=120)
-    proba = 1 / (1 + np.exp(-(scores - 0.5)))
-    evidence = {
-        "error": (scores > 0.5).astype(int),
-        "auc": scores,
-    }.get(metric, np.stack([1 - proba, proba], axis=2))
-    rng = np.random.default_rng(1)
-    counts = np.vstack(
-        [np.bincount(rng.integers(120, size=120), minlength=120) for _ in range(5)]
-    ).astype(float)
-    replicates = replicate_risks(metric, y, evidence)(counts)
-    for b, row_counts in enumerate(counts.astype(int)):
-        rows = np.repeat(np.arange(120), row_counts)
-        for c in range(len(evidence)):
-            expected = _reference_risk(metric, y[rows], evidence[c, rows])
-            assert_allclose(replicates[b, c], expected, atol=1e-12)
-
-
-def test_bootstrap_risks_keep_label_counts_and_center_on_the_estimate():
-    """Check that every replicate keeps the class counts of the group."""
-    y, scores = _binary_world(2, n=80)
-    replicates = bootstrap_risks("auc", y, scores, 300, np.random.default_rng(0))
-    assert replicates.shape == (300, 3)
-    assert np.isfinite(replicates).all()  # one class would make AUC undefined
-    point = [1 - roc_auc_score(y, s) for s in scores]
-    assert_allclose(replicates.mean(axis=0), point, atol=0.02)
-
-
-def test_bootstrap_error_patterns_match_row_resampling():
-    """Check that pattern counts for error give the law of row resampling."""
-    y, scores = _binary_world(3, n=200)
-    labels = (scores > 0.5).astype(int)
-    fast = bootstrap_risks("error", y, labels, 20000, np.random.default_rng(0))
-    order = np.argsort(y, kind="stable")
-    sizes = np.bincount(y)
-    rng = np.random.default_rng(1)
-    counts = np.hstack(
-        [rng.multinomial(size, np.full(size, 1 / size), size=20000) for size in sizes]
-    )
-    rows = replicate_risks("error", y[order], labels[:, order])(counts.astype(float))
-    assert_allclose(fast.mean(axis=0), rows.mean(axis=0), atol=1e-3)
-    assert_allclose(fast.std(axis=0), rows.std(axis=0), rtol=0.05)
-    gap_fast, gap_rows = fast[:, 0] - fast[:, 1], rows[:, 0] - rows[:, 1]
-    assert_allclose(gap_fast.std(), gap_rows.std(), rtol=0.05)
-
-
-def test_percentile_p_values_follow_the_formula():
-    """Check p = (1 + #{gain* <= 0}) / (B + 1) and its mirror."""
-    replicates = np.column_stack([np.linspace(-1, 3, 9), np.zeros(9)])
-    result = _percentile(replicates, np.array([[0, 1], [1, 0]]), 0.2)
-    gains = replicates[:, 0]
-    assert result[0, 3] == (1 + (gains <= 0).sum()) / 10
-    assert result[0, 4] == (1 + (gains >= 0).sum()) / 10
-    assert result[1, 3] == result[0, 4]
-    assert_allclose(result[0, 1:3], np.quantile(gains, [0.1, 0.9]))
-
-
 def test_mcnemar_equals_scipy_binomtest():
     """Check exact McNemar p-values against binomtest on discordant pairs."""
     rng = np.random.default_rng(0)
@@ -169,12 +91,15 @@ def test_mcnemar_equals_scipy_binomtest():
             p_violation, binomtest(b_worse, n, alternative="greater").pvalue
         )
         assert_allclose(gain, wrong_a.mean() - wrong_b.mean())
-        interval = binomtest(a_worse, n).proportion_ci(1 - ALPHA)
-        scale = n / rows.sum()
-        assert_allclose(
-            [low, high],
-            [(2 * interval.low - 1) * scale, (2 * interval.high - 1) * scale],
-        )
+        # One-sided bounds at ALPHA are the ends of two-sided 1 - 2 ALPHA
+        # Clopper-Pearson intervals: of the share of discordant rows where a
+        # is wrong, and of the discordant rate, taken on the wider side.
+        share = binomtest(a_worse, n).proportion_ci(1 - 2 * ALPHA)
+        rate = binomtest(n, rows.sum()).proportion_ci(1 - 2 * ALPHA)
+        side_low, side_high = 2 * share.low - 1, 2 * share.high - 1
+        expected_low = side_low * (rate.low if side_low >= 0 else rate.high)
+        expected_high = side_high * (rate.high if side_high >= 0 else rate.low)
+        assert_allclose([low, high], [expected_low, expected_high])
 
 
 def _delong_reference(y, a, b):
@@ -194,7 +119,8 @@ def _delong_reference(y, a, b):
     cov = s10 / pos.sum() + s01 / neg.sum()
     var = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
     z = (auc_b - auc_a) / np.sqrt(var)
-    return auc_b - auc_a, norm.sf(z), norm.cdf(z), np.sqrt(var)
+    df = min(pos.sum(), neg.sum()) - 1
+    return auc_b - auc_a, t_dist.sf(z, df), t_dist.cdf(z, df), np.sqrt(var), df
 
 
 def test_delong_equals_the_pairwise_reference():
@@ -203,10 +129,12 @@ def test_delong_equals_the_pairwise_reference():
     comparisons = np.array([[0, 0, 1], [0, 2, 1], [0, 1, 2]])
     result, _ = _paired("delong", "auc", y, scores, np.zeros(160, int), comparisons)
     for (_, a, b), row in zip(comparisons, result):
-        gain, p_gain, p_violation, sd = _delong_reference(y, scores[a], scores[b])
+        gain, p_gain, p_violation, sd, df = _delong_reference(y, scores[a], scores[b])
         assert_allclose(gain, roc_auc_score(y, scores[b]) - roc_auc_score(y, scores[a]))
         assert_allclose(row[[0, 3, 4]], [gain, p_gain, p_violation])
-        assert_allclose(row[2] - row[0], norm.ppf(1 - ALPHA / 2) * sd)
+        # One-sided bounds at ALPHA, from the same Student t.
+        assert_allclose(row[2] - row[0], t_dist.ppf(1 - ALPHA, df) * sd)
+        assert_allclose(row[0] - row[1], t_dist.ppf(1 - ALPHA, df) * sd)
 
 
 def test_holm_matches_the_step_down_definition():
@@ -268,43 +196,56 @@ def test_paired_tests_mark_small_and_one_class_groups_untested():
     assert "10 rows < 20" in untested[0]
 
 
-def test_paired_t_pvalues_equal_scipy_ttest_rel():
-    """Check the gate's one-sided paired t-test against scipy, group by group."""
+def _loss_tests(losses, group_ids, comparisons, n_bootstrap=1000, seed=0):
+    options = TestOptions("bootstrap", ALPHA, "none", n_bootstrap, seed)
+    return loss_tests(losses, group_ids, comparisons, options)
+
+
+def test_loss_tests_take_the_larger_of_t_test_and_bootstrap_t():
+    """Check the gate's test: never below scipy's paired t-test, equal to it
+    when the bootstrap-t has more evidence, and left to the metric's test for
+    groups below MIN_TEST_ROWS."""
     rng = np.random.default_rng(0)
     group_ids = np.repeat([0, 1, 2], [25, 60, 19])
     losses = rng.exponential(size=(3, len(group_ids)))
     losses[1, group_ids == 1] -= 1.0  # candidate 1 gains on group 1
     comparisons = np.array([[0, 0, 1], [0, 0, 2], [1, 0, 1], [1, 2, 1], [2, 0, 1]])
-    p_gain = paired_t_pvalues(losses, group_ids, comparisons)
+    p_gain = _loss_tests(losses, group_ids, comparisons)
     for (g, a, b), p in zip(comparisons[:4], p_gain[:4]):
         rows = group_ids == g
-        expected = ttest_rel(losses[a, rows], losses[b, rows], alternative="greater")
-        assert_allclose(p, expected.pvalue, rtol=1e-10)
+        t_test = ttest_rel(losses[a, rows], losses[b, rows], alternative="greater")
+        assert p >= t_test.pvalue - 1e-12
     assert p_gain[2] < 0.01
     assert np.isnan(p_gain[4])  # 19 rows < MIN_TEST_ROWS: left to the metric's test
 
 
-def test_paired_t_pvalues_on_constant_differences():
-    """Check that identical losses give no evidence and a constant gain certainty."""
+def test_loss_tests_on_constant_differences():
+    """Check that identical losses give no evidence and a constant gain the
+    smallest p-value the bootstrap can give."""
     group_ids = np.zeros(30, int)
     losses = np.vstack([np.ones(30), np.ones(30), np.full(30, 0.5)])
     comparisons = np.array([[0, 0, 1], [0, 0, 2], [0, 2, 0]])
-    assert_array_equal(paired_t_pvalues(losses, group_ids, comparisons), [1, 0, 1])
+    assert_allclose(
+        _loss_tests(losses, group_ids, comparisons, n_bootstrap=99),
+        [1, 0.01, 1],
+    )
 
 
-def test_paired_t_pvalues_hold_their_level_under_the_null():
-    """Check the type I error of the t-test on skewed per-row log losses."""
-    rng = np.random.default_rng(1)
-    rejections = 0
-    n_worlds = 400
-    for _ in range(n_worlds):
-        # Two exchangeable candidates: per-row log losses with heavy right tails.
-        p = rng.beta(0.5, 0.5, size=(2, 40)).clip(1e-6, 1 - 1e-6)
-        losses = -np.log(p)
-        p_gain = paired_t_pvalues(losses, np.zeros(40, int), np.array([[0, 0, 1]]))
-        rejections += p_gain[0] <= ALPHA
-    # Binomial(400, 0.1) exceeds 55 with probability below 0.01.
-    assert rejections <= 55
+@pytest.mark.parametrize("family", ["exchangeable", "trade", "skewed", "imbalanced"])
+@pytest.mark.parametrize("metric", ["log_loss", "brier"])
+def test_loss_tests_hold_their_level_on_null_worlds(family, metric):
+    """Check the size of the gain test at 30 rows on every null family,
+    including skewed loss differences, where the t-test alone rejected up to
+    0.17 of true nulls."""
+    n_worlds, n = 300, 30
+    y, proba, group_ids = draw(family, n_worlds, n, np.random.default_rng(5), metric)
+    losses = row_losses(metric, y, proba)
+    comparisons = np.column_stack([np.arange(n_worlds), np.zeros(n_worlds, int),
+                                   np.ones(n_worlds, int)])  # fmt: skip
+    p_gain = _loss_tests(losses, group_ids, comparisons, n_bootstrap=400)
+    mirror = _loss_tests(losses, group_ids, comparisons[:, [0, 2, 1]], n_bootstrap=400)
+    for p in (p_gain, mirror):
+        assert binom.sf(np.sum(p <= ALPHA) - 1, n_worlds, ALPHA) > 0.001
 
 
 def _null_error_world(rng, n_groups, n_per_group, n_candidates):

@@ -14,6 +14,10 @@ def test_text_summary_of_a_hand_built_report():
         "Fair-use audit: risk error (lower is better), mcnemar test at alpha=0.1 "
         "with holm correction; 90 audited rows; 3 withheld rows"
     )
+    assert lines[1].startswith("Verdicts: one-sided tests at alpha=0.1, holm ")
+    assert "each kind of false verdict has probability at most 0.1" in lines[1]
+    assert lines[2].startswith("Bounds: one-sided, each at the level of its")
+    lines = lines[2:]
     header = lines[3].split()
     assert header[:4] == ["group", "n", "generic", "personalized"]
     assert lines[4].split() == [
@@ -36,6 +40,17 @@ def test_text_summary_of_a_hand_built_report():
         "personalized: envy-freeness violation for group (m): the predictions for "
         "(<f>) change its risk by -0.100 [-0.200, -0.050], adjusted p = 0.03",
     ]
+
+
+def test_text_error_rates_name_the_family():
+    """Check that the summary says which error rate the verdicts control."""
+    report = hand_built_report()
+    report.settings["family"] = "model"
+    assert _text.error_rates(report)[0] == (
+        "Verdicts: one-sided tests at alpha=0.1, holm correction over all tests "
+        "of each model: any false verdict about a model has probability at most "
+        "0.1."
+    )
 
 
 def test_text_minimization_line_and_settings():

@@ -4,6 +4,10 @@ Run once with the version the files record; later versions must keep loading
 them with the same predictions and routes:
 
     python tests/data/make_golden.py
+
+A change to the report updates the expected frames, with its reason:
+
+    python tests/data/make_golden.py --update-frames "why the report changed"
 """
 
 import json
@@ -22,6 +26,20 @@ CONFIGS = {
     "evidence": {},
     "best": {"routing": "best"},
 }
+
+
+def update_frames(reason):
+    """Rewrite the expected report frames of every golden file, keeping its
+    predictions and routes, and record why: later versions may change the
+    report, never what a saved model predicts."""
+    for path in sorted(HERE.glob("golden_*.json")):
+        expected = json.loads(path.read_text())
+        for model in expected["models"].values():
+            clf = joblib.load(HERE / model["files"][1])
+            frame = clf.audit_report_.to_frame()
+            model["frame"] = json.loads(frame.reset_index().to_json(orient="split"))
+        expected.setdefault("frame_changes", []).append(reason)
+        path.write_text(json.dumps(expected, indent=1) + "\n")
 
 
 def main():
@@ -50,4 +68,9 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if sys.argv[1:2] == ["--update-frames"]:
+        update_frames(" ".join(sys.argv[2:]))
+    else:
+        main()

@@ -1,0 +1,103 @@
+"""Null worlds for the paired tests: two candidates with equal true risk.
+
+Each world is one group of ``n`` rows with labels ``y`` and the class
+probabilities of two candidates, ``proba`` of shape ``(2, n, 2)``; many worlds
+are drawn at once and stacked as the groups of one
+:class:`~fairuse_estimators._metrics.Evidence`, so that one call of the paired
+tests runs them all. The families are the nulls users meet:
+
+- ``exchangeable``: the two candidates are independent draws of the same
+  noisy model;
+- ``trade``: one over-predicts and one under-predicts the positive class by
+  the same amount, so they trade errors between the classes at equal risk;
+- ``skewed``: an under-confident and an over-confident candidate, tuned to the
+  same expected loss; the over-confident one is rarely but badly wrong, so
+  the per-row loss differences are skewed;
+- ``imbalanced``: exchangeable candidates at a prevalence of 0.2;
+- ``sharpness``: two perfectly calibrated candidates, one sharper than the
+  other (a null for calibration only).
+
+Used by ``benchmarks/validity.py`` (the size tables) and the light
+simulation tests of the suite.
+"""
+
+import numpy as np
+from scipy.special import expit, logit
+
+FAMILIES = ("exchangeable", "trade", "skewed", "imbalanced", "sharpness")
+#: The metrics each family is a null for.
+NULL_FOR = {
+    "exchangeable": ("error", "auc", "log_loss", "brier", "ece"),
+    "trade": ("error", "auc", "log_loss", "brier", "ece"),
+    "skewed": ("log_loss", "brier"),
+    "imbalanced": ("error", "auc", "log_loss", "brier", "ece"),
+    "sharpness": ("ece",),
+}
+# Logit scales of the skewed family's candidates, tuned by quadrature so that
+# their expected losses are equal (see _tune_skewed).
+_SKEWED = {"log_loss": (0.6, 1.4610), "brier": (0.6, 1.5709)}
+
+
+def draw(family, n_worlds, n, rng, metric="log_loss", n_candidates=2, noise=(1, 1)):
+    """Labels and candidates' probabilities of ``n_worlds`` null worlds.
+
+    ``n_candidates`` and ``noise`` (the noise scale of each candidate) apply
+    to the exchangeable, trade and imbalanced families; unequal noise makes a
+    world with a real difference, for coverage.
+
+    Returns
+    -------
+    y : ndarray of int of shape (n_worlds * n,)
+    proba : ndarray of shape (n_candidates, n_worlds * n, 2)
+    group_ids : ndarray of int of shape (n_worlds * n,)
+        The world of each row.
+    """
+    size = n_worlds * n
+    group_ids = np.repeat(np.arange(n_worlds), n)
+    scales = np.resize(noise, n_candidates)
+    if family in ("exchangeable", "imbalanced", "trade"):
+        base = logit(0.2) if family == "imbalanced" else 0.0
+        signal = rng.normal(size=size)
+        y = (rng.random(size) < expit(base + 1.5 * signal)).astype(int)
+        # Trade: candidates alternately over- and under-predict.
+        shifts = np.resize([0.8, -0.8], n_candidates) * (family == "trade")
+        scores = [
+            base + 1.5 * signal + shift + scale * rng.normal(size=size)
+            for shift, scale in zip(shifts, scales)
+        ]
+    elif family == "skewed":
+        q = rng.beta(2, 2, size=size)
+        y = (rng.random(size) < q).astype(int)
+        under, over = _SKEWED[metric]
+        scores = [under * logit(q), over * logit(q)]
+    elif family == "sharpness":
+        q = rng.beta(2, 2, size=size)
+        y = (rng.random(size) < q).astype(int)
+        # The coarse candidate knows only which half q falls in: E[q | half].
+        coarse = np.where(q < 0.5, 5 / 16, 11 / 16)
+        scores = [logit(q), logit(coarse)]
+    else:
+        raise ValueError(f"family must be one of {FAMILIES}; got {family!r}.")
+    positive = np.clip(expit(np.array(scores)), 1e-6, 1 - 1e-6)
+    proba = np.stack([1 - positive, positive], axis=2)
+    return y, proba, group_ids
+
+
+def _tune_skewed(metric, under=0.6):
+    """The over-confident scale whose expected loss equals the under-confident
+    candidate's, for ``q ~ Beta(2, 2)``, by quadrature (run once)."""
+    from scipy.integrate import quad
+    from scipy.optimize import brentq
+    from scipy.stats import beta
+
+    def loss(p, q):
+        if metric == "log_loss":
+            return -(q * np.log(p) + (1 - q) * np.log(1 - p))
+        return (q - p) ** 2 + q * (1 - q)
+
+    def risk(scale):
+        return quad(lambda q: beta.pdf(q, 2, 2) * loss(expit(scale * logit(q)), q),
+                    1e-9, 1 - 1e-9)[0]  # fmt: skip
+
+    target = risk(under)
+    return brentq(lambda s: risk(s) - target, 1.0, 5.0)
