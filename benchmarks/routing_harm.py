@@ -8,9 +8,12 @@ FairUseClassifier(routing="best") with its risks estimated on a 60/20 holdout
 (``cv=0.25`` of the training split) or by 5-fold cross-fitting (``cv=5``);
 FairUseClassifier with evidence routing gated by exact McNemar tests of the
 error at 0.1 with Holm across each group's own candidates
-(``gate_loss="metric", min_gain=0``); and FairUseClassifier with its defaults
-(``routing="evidence"``: paired t-tests of the log loss at 0.1, Holm across
-each group's own candidates, and at least one point of error gain).
+(``gate_loss="metric", gate_family="group", min_gain=0``); the earlier
+default, paired t-tests of the log loss with Holm across each group's own
+candidates and at least one point of error gain
+(``gate_loss="log_loss", gate_family="group"``); and FairUseClassifier with
+its defaults (``routing="evidence"``: exact McNemar tests of the error at 0.1,
+Holm across every group's candidates, and at least one point of error gain).
 
 Run from the repository root::
 
@@ -59,11 +62,19 @@ def _methods(groups, seed):
         "best, 5-fold": FairUseClassifier(
             _base(), group_columns=groups, cv=5, routing="best", random_state=seed
         ),
-        "evidence, McNemar gate": FairUseClassifier(
+        "evidence, McNemar gate per group": FairUseClassifier(
             _base(),
             group_columns=groups,
             gate_loss="metric",
+            gate_family="group",
             min_gain=0.0,
+            random_state=seed,
+        ),
+        "evidence, log-loss gate per group": FairUseClassifier(
+            _base(),
+            group_columns=groups,
+            gate_loss="log_loss",
+            gate_family="group",
             random_state=seed,
         ),
         "evidence, defaults": FairUseClassifier(

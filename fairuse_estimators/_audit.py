@@ -268,7 +268,9 @@ def audit_models(evidence, risks, pool, models, assignments, options, **fields):
     **fields : dict
         ``group_columns``, ``groups``, ``variants`` and ``notes``, and
         optionally ``routes``, ``n_withheld``, ``estimated_by`` (how the
-        risks were estimated), ``has_generic`` and ``verbose``.
+        risks were estimated), ``has_generic``, ``selected`` (indices of the
+        models whose figures were chosen on this evidence: not tested) and
+        ``verbose``.
 
     Returns
     -------
@@ -283,6 +285,8 @@ def audit_models(evidence, risks, pool, models, assignments, options, **fields):
         has_generic=has_generic,
         verbose=fields.pop("verbose", 0),
     )
+    for k in fields.pop("selected", ()):
+        _not_graded(statistics, k, "the routes were chosen on this evidence")
     replicates = statistics.pop("n_bootstrap")
     group_ids = evidence.group_ids
     fields["evidence"] = fields.pop("estimated_by", "")
@@ -298,6 +302,17 @@ def audit_models(evidence, risks, pool, models, assignments, options, **fields):
         settings=options._replace(n_bootstrap=replicates).settings(__version__),
         **fields,
     )
+
+
+def _not_graded(statistics, k, reason):
+    """Blank model ``k``'s tests: its figures were selected on this evidence,
+    so a test of them would not hold its level."""
+    for key in ("rationality", "envy"):
+        block = statistics[key][k]
+        block[..., 1:] = np.nan
+        reasons = np.asarray(statistics[f"{key}_untested"][k], dtype=object)
+        reasons[reasons == ""] = reason
+        statistics[f"{key}_untested"][k] = reasons.tolist()
 
 
 def encoded_labels(y, classes, whose):

@@ -45,7 +45,7 @@ from ._groups import (
 )
 from ._metrics import METRICS, check_metric_support, risk_matrix
 from ._pool import VARIANTS, Pool, audited_models, check_variants
-from ._routing import gate_kind, route, routing_notes
+from ._routing import gate_kind, graded_routes, route, routing_notes
 from ._stats import TEST_CONSTRAINTS, check_test_options
 from ._variants import LOSS_KINDS, check_base, predict_routed, variant_blocks
 from ._version import __version__
@@ -393,6 +393,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
         "routing": [StrOptions({"evidence", "best"})],
         "gate_loss": [StrOptions({"auto", "metric", *LOSS_KINDS})],
+        "gate_family": [StrOptions({"all", "group"})],
         "min_gain": [Interval(Real, 0, None, closed="left")],
         **TEST_CONSTRAINTS,
         "min_group_size": [Interval(Integral, 1, None, closed="left")],
@@ -412,6 +413,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         cv=5,
         routing="evidence",
         gate_loss="auto",
+        gate_family="all",
         min_gain=0.01,
         test="auto",
         alpha=0.1,
@@ -431,6 +433,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.cv = cv
         self.routing = routing
         self.gate_loss = gate_loss
+        self.gate_family = gate_family
         self.min_gain = min_gain
         self.test = test
         self.alpha = alpha
@@ -625,18 +628,24 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             guard=self._naming_nonfinite(X_features),
         )  # fmt: skip
         risks = risk_matrix(evidence)
+        params = {"min_gain": self.min_gain, "family": self.gate_family}
         routes, below = route(
-            self.routing, evidence, risks, pool, options,
-            min_gain=self.min_gain, verbose=self.verbose,
+            self.routing, evidence, risks, pool, options, **params,
+            verbose=self.verbose,
         )  # fmt: skip
-        models, assignments = audited_models(pool, routes, self.variants)
         n = np.bincount(evidence.group_ids[evidence.group_ids >= 0], minlength=n_groups)
+        notes = routing_notes(risks, n, notes, below, self.metric, self.min_gain)
+        # Graded on routes chosen out of fold, or marked as chosen on a holdout.
+        graded, graded_pool, routed, selected = graded_routes(
+            self.routing, evidence, pool, routes, options, **params
+        )
+        models, assignments = audited_models(graded_pool, routed, self.variants)
         self.audit_report_ = audit_models(
-            evidence, risks, pool, models, assignments, options,
+            graded, risk_matrix(graded), graded_pool, models, assignments, options,
             group_columns=names, groups=encoding.groups, variants=self.variants,
-            notes=routing_notes(risks, n, notes, below, self.metric, self.min_gain),
-            routes=routes, n_withheld=int((group_ids < 0).sum()),
-            estimated_by=estimated_by, verbose=self.verbose,
+            notes=notes, routes=routes, selected=selected,
+            n_withheld=int((group_ids < 0).sum()), estimated_by=estimated_by,
+            verbose=self.verbose,
         )  # fmt: skip
         self._encoding, self.groups_ = encoding, encoding.groups
         self._candidate_variant = pool.variants.tolist()
@@ -880,6 +889,7 @@ default=None
         state = dict(state)
         # Parameters added since a model was saved take their defaults.
         state.setdefault("family", "condition")
+        state.setdefault("gate_family", "all")
         saved = state.pop("_fairuse_version", "unknown")
         if saved != __version__:
             warnings.warn(

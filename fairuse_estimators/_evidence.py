@@ -416,6 +416,11 @@ def cross_fit(data, pool, splits, refit, metric, n_jobs=None, verbose=0):
         data.n_classes,
         gate=gate,
     )
+    if refit:
+        fold_of = np.full(len(data.y), -1)
+        for k, (_, test) in enumerate(splits):
+            fold_of[test] = k
+        evidence = evidence._replace(folds=fold_of)
     estimators = {}
     if "decoupled" in data.variants:
         estimators["decoupled"] = [None] * pool.n_groups

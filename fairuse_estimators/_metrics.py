@@ -45,6 +45,9 @@ class Evidence(NamedTuple):
         Per-row losses the evidence gate tests, on each candidate's own
         group's rows (zero elsewhere); ``None`` when the gate tests
         ``metric`` itself.
+    folds : ndarray of int of shape (n,) or None
+        The cross-fitting fold whose models predicted each row (``-1`` for
+        rows never evaluated); ``None`` for evidence from one set of models.
     """
 
     metric: str
@@ -53,6 +56,7 @@ class Evidence(NamedTuple):
     group_ids: np.ndarray
     n_groups: int
     losses: np.ndarray | None = None
+    folds: np.ndarray | None = None
 
     def group(self, g, candidates):
         """Labels and the predictions of ``candidates`` on group ``g``'s rows."""

@@ -12,7 +12,8 @@
 import numpy as np
 
 from ._audit import envy_statistics
-from ._pool import own_candidates, own_mask, preference
+from ._metrics import risk_matrix
+from ._pool import Pool, own_candidates, own_mask, preference
 from ._stats import (
     FIELD,
     adjust_pvalues,
@@ -29,16 +30,13 @@ TIE_TOLERANCE = 1e-12
 def gate_kind(routing, gate_loss, metric, base):
     """Per-row loss the evidence gate tests, or ``None`` for ``metric``.
 
-    ``"auto"`` tests the log loss for ``metric="error"`` when ``base`` has
-    ``predict_proba``, and the metric itself otherwise.
+    ``"auto"`` tests the metric itself: a gain in another loss (the log loss)
+    is no evidence of a gain in the metric, and routing on it sent groups to
+    candidates with a worse error.
     """
-    if routing != "evidence" or gate_loss == "metric":
+    if routing != "evidence" or gate_loss in ("auto", "metric"):
         return None
-    if gate_loss != "auto":
-        return gate_loss
-    if metric == "error" and hasattr(base, "predict_proba"):
-        return "log_loss"
-    return None
+    return gate_loss
 
 
 def best_routes(risks, pool, allowed=None):
@@ -70,7 +68,9 @@ def best_routes(risks, pool, allowed=None):
     return routes
 
 
-def route(routing, evidence, risks, pool, options, *, min_gain, verbose=0):
+def route(
+    routing, evidence, risks, pool, options, *, min_gain, family="all", verbose=0
+):
     """Routes of every group, and whether ``min_gain`` kept it generic.
 
     Parameters
@@ -81,6 +81,10 @@ def route(routing, evidence, risks, pool, options, *, min_gain, verbose=0):
     pool : Pool
     options : TestOptions
     min_gain : float
+    family : {"all", "group"}, default="all"
+        What the gate's correction runs over: every group's candidates, so
+        that the chance of routing any group to a candidate that is not
+        truly better is at most ``alpha``; or each group's own candidates.
     verbose : int, default=0
 
     Returns
@@ -93,21 +97,110 @@ def route(routing, evidence, risks, pool, options, *, min_gain, verbose=0):
     if routing == "best":
         return best_routes(risks, pool), np.zeros(len(risks), dtype=bool)
     return gated_routes(
-        evidence, risks, pool, options, min_gain=min_gain, verbose=verbose
+        evidence, risks, pool, options, min_gain=min_gain, family=family,
+        verbose=verbose,
+    )  # fmt: skip
+
+
+def routes_by_fold(routing, evidence, pool, options, **params):
+    """The routes each fold's rows get when chosen on the other folds' rows.
+
+    Grading routes on the evidence that chose them is optimistic: the lowest
+    of many estimated risks is biased down. Chosen without a fold's rows,
+    the routes that fold's rows get are graded on evidence that did not pick
+    them (cross-validated selection).
+
+    Parameters
+    ----------
+    routing : {"best", "evidence"}
+    evidence : Evidence
+        With ``folds``.
+    pool : Pool
+    options : TestOptions
+    **params : dict
+        ``min_gain``, ``family`` and ``verbose``, as in :func:`route`.
+
+    Returns
+    -------
+    routes : ndarray of int of shape (n_folds, n_groups)
+    """
+    routes = []
+    for k in range(evidence.folds.max() + 1):
+        held_out = evidence._replace(
+            group_ids=np.where(evidence.folds == k, -1, evidence.group_ids)
+        )
+        risks = risk_matrix(held_out)
+        routes.append(route(routing, held_out, risks, pool, options, **params)[0])
+    return np.array(routes)
+
+
+def graded_routes(routing, evidence, pool, routes, options, **params):
+    """What the report grades the routed model on, and what it cannot test.
+
+    With cross-fitted evidence, the routed model is graded on routes chosen
+    out of fold (:func:`routes_by_fold`, :func:`with_selected`); a holdout
+    chose the routes on the only evidence there is, so the routed model is
+    returned as selected: the report shows its figures and tests nothing.
+
+    Returns
+    -------
+    evidence : Evidence
+    pool : Pool
+    routed : ndarray of int of shape (n_groups,)
+    selected : tuple of int
+        Audited models chosen on this evidence (``(0,)``: the routed one).
+    """
+    if evidence.folds is None:
+        return evidence, pool, routes, (0,)
+    fold_routes = routes_by_fold(routing, evidence, pool, options, **params)
+    return (*with_selected(evidence, pool, fold_routes), ())
+
+
+def with_selected(evidence, pool, fold_routes):
+    """Evidence and pool with the cross-validated routed candidates.
+
+    A group whose route differs between folds gets one more candidate: on
+    each row, the prediction of the candidate its route chosen without that
+    row's fold picks. A group routed alike in every fold keeps that route.
+
+    Returns
+    -------
+    evidence : Evidence
+    pool : Pool
+    routed : ndarray of int of shape (n_groups,)
+        Each group's candidate under the routed model graded out of fold.
+    """
+    routed = fold_routes[0].copy()
+    varying = np.flatnonzero((fold_routes != fold_routes[0]).any(axis=0))
+    if not len(varying):
+        return evidence, pool, routed
+    stitched = np.zeros(
+        (len(varying), *evidence.predictions.shape[1:]), evidence.predictions.dtype
     )
+    for k, routes in enumerate(fold_routes):
+        rows = np.flatnonzero(evidence.folds == k)
+        stitched[:, rows] = evidence.predictions[routes[varying][:, None], rows]
+    extended = Pool(
+        np.concatenate([pool.variants, np.full(len(varying), "routed")]),
+        np.concatenate([pool.groups, varying]),
+        pool.n_groups,
+    )
+    routed[varying] = pool.size + np.arange(len(varying))
+    predictions = np.concatenate([evidence.predictions, stitched])
+    return evidence._replace(predictions=predictions), extended, routed
 
 
-def gated_routes(evidence, risks, pool, options, *, min_gain, verbose=0):
+def gated_routes(evidence, risks, pool, options, *, min_gain, family="all", verbose=0):
     """Routes that leave the generic model only on a significant gain.
 
     Each group tests its own personalized candidates (at most one per
     variant) against the generic model, with ``options.correction`` across
-    them; a small family keeps the tests powerful. With per-row gate losses
-    in ``evidence`` the tests are bootstrap-t tests of them (groups of at
-    least ``MIN_TEST_ROWS`` rows), and ``options.test`` on the metric otherwise. A
-    significant candidate must also gain ``min_gain`` in the metric. Other
-    groups' candidates enter only when they are significantly better than the
-    group's route.
+    every group's candidates (``family="all"``) or across each group's own
+    (``"group"``). The tests are ``options.test`` on the metric, or, with
+    per-row gate losses in ``evidence``, tests of those losses (groups of at
+    least ``MIN_TEST_ROWS`` rows). A significant candidate must also gain
+    ``min_gain`` in the metric. Other groups' candidates enter only when they
+    are significantly better than the group's route.
 
     Returns
     -------
@@ -124,7 +217,7 @@ def gated_routes(evidence, risks, pool, options, *, min_gain, verbose=0):
     allowed[:, 0] = True
     turned_down = np.zeros(n_groups, dtype=bool)
     if len(comparisons):
-        p_gain = _gate_pvalues(evidence, risks, comparisons, options, verbose)
+        p_gain = _gate_pvalues(evidence, risks, comparisons, options, family, verbose)
         significant = verdicts(p_gain, np.nan, options.alpha) == "gain"
         enough = comparison_gains(risks, comparisons) >= min_gain - TIE_TOLERANCE
         chosen = pairs[significant & enough]
@@ -134,9 +227,9 @@ def gated_routes(evidence, risks, pool, options, *, min_gain, verbose=0):
     return routes, turned_down & (routes == 0)
 
 
-def _gate_pvalues(evidence, risks, comparisons, options, verbose):
-    """Adjusted one-sided p-values of the gains the gate tests, adjusted
-    within each group's own candidates."""
+def _gate_pvalues(evidence, risks, comparisons, options, family, verbose):
+    """One-sided p-values of the gains the gate tests, adjusted across all of
+    them or within each group's own candidates."""
     p_gain = np.full(len(comparisons), np.nan)
     if evidence.losses is not None:
         p_gain = loss_tests(evidence.losses, evidence.group_ids, comparisons, options)
@@ -144,6 +237,8 @@ def _gate_pvalues(evidence, risks, comparisons, options, verbose):
     if on_metric.any():
         tests = paired_tests(evidence, risks, comparisons[on_metric], options, verbose)
         p_gain[on_metric] = tests.result[:, FIELD["p_gain"]]
+    if family == "all":
+        return adjust_pvalues(p_gain, options.correction)
     for g in np.unique(comparisons[:, 0]):
         mine = comparisons[:, 0] == g
         p_gain[mine] = adjust_pvalues(p_gain[mine], options.correction)

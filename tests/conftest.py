@@ -213,3 +213,24 @@ def assert_one_line_error(result, *fragments):
     assert len(lines) == 1 and lines[0].startswith("fairuse: error: "), lines
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def fit_on_routing_evidence(clf, X, y):
+    """Fit ``clf``; return the statistics of its deployed routes on the very
+    evidence that chose them, and that evidence's risk matrix.
+
+    The report grades the routed model on routes chosen out of fold; what the
+    routing stage itself guarantees (no significant violation where the
+    routes were chosen) is read from the evidence ``route`` was given, by
+    wrapping the real stage.
+    """
+    from unittest import mock
+
+    from fairuse_estimators import _classifier, _routing
+    from fairuse_estimators._audit import fair_use_statistics
+
+    with mock.patch.object(_classifier, "route", wraps=_routing.route) as stage:
+        clf.fit(X, y)
+    _, evidence, risks, _, options = stage.call_args_list[0].args[:5]
+    statistics = fair_use_statistics(evidence, risks, clf._route[None], options)
+    return statistics, risks

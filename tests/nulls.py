@@ -24,7 +24,7 @@ simulation tests of the suite.
 import numpy as np
 from scipy.special import expit, logit
 
-FAMILIES = ("exchangeable", "trade", "skewed", "imbalanced", "sharpness")
+FAMILIES = ("exchangeable", "trade", "skewed", "imbalanced", "sharpness", "calibration")
 #: The metrics each family is a null for.
 NULL_FOR = {
     "exchangeable": ("error", "auc", "log_loss", "brier", "ece"),
@@ -32,6 +32,9 @@ NULL_FOR = {
     "skewed": ("log_loss", "brier"),
     "imbalanced": ("error", "auc", "log_loss", "brier", "ece"),
     "sharpness": ("ece",),
+    # Not a null: the candidates after the first lower the log loss but
+    # raise the error (see draw).
+    "calibration": (),
 }
 # Logit scales of the skewed family's candidates, tuned by quadrature so that
 # their expected losses are equal (see _tune_skewed).
@@ -70,6 +73,16 @@ def draw(family, n_worlds, n, rng, metric="log_loss", n_candidates=2, noise=(1, 
         y = (rng.random(size) < q).astype(int)
         under, over = _SKEWED[metric]
         scores = [under * logit(q), over * logit(q)]
+    elif family == "calibration":
+        # The first candidate is over-confident with the right threshold; the
+        # others are calibrated but shifted: a lower log loss, a higher error.
+        signal = rng.normal(size=size)
+        y = (rng.random(size) < expit(1.5 * signal)).astype(int)
+        # True error 0.265 against 0.274, log loss 0.688 against 0.538.
+        scores = [4.0 * signal] + [
+            1.5 * signal + 0.3 + 0.2 * rng.normal(size=size)
+            for _ in range(n_candidates - 1)
+        ]
     elif family == "sharpness":
         q = rng.beta(2, 2, size=size)
         y = (rng.random(size) < q).astype(int)

@@ -2,16 +2,21 @@
 
 import numpy as np
 import pytest
+from nulls import draw
 from numpy.testing import assert_array_equal
+from scipy.stats import binom
+from sklearn.linear_model import LogisticRegression
 
-from fairuse_estimators._metrics import Evidence, risk_matrix
-from fairuse_estimators._pool import build_pool
+from fairuse_estimators._metrics import Evidence, risk_matrix, row_losses
+from fairuse_estimators._pool import VARIANTS, build_pool, own_candidates
 from fairuse_estimators._routing import (
     best_routes,
     gate_kind,
     gated_routes,
     route,
+    routes_by_fold,
     routing_notes,
+    with_selected,
 )
 from fairuse_estimators._stats import TestOptions
 
@@ -118,8 +123,91 @@ def test_route_dispatches_and_gate_kind():
         def predict_proba(self, X):
             return X
 
-    assert gate_kind("evidence", "auto", "error", Probabilities()) == "log_loss"
+    assert gate_kind("evidence", "auto", "error", Probabilities()) is None
+    assert gate_kind("evidence", "log_loss", "error", Probabilities()) == "log_loss"
     assert gate_kind("evidence", "auto", "error", Labels()) is None
     assert gate_kind("evidence", "auto", "auc", Probabilities()) is None
     assert gate_kind("evidence", "brier", "auc", Probabilities()) == "brier"
     assert gate_kind("best", "log_loss", "error", Probabilities()) is None
+
+
+def _null_world(world, m, n, seed, losses=None):
+    """Evidence of ``m`` groups of ``n`` rows with a generic, a one-hot, an
+    intersectional and a decoupled candidate each, from ``tests/nulls.py``,
+    and its pool; ``losses`` names a per-row gate loss to attach."""
+    rng = np.random.default_rng(seed)
+    pool = build_pool(VARIANTS, m, np.ones(m, bool))
+    y, proba, _ = draw(world, 1, m * n, rng, "log_loss", n_candidates=pool.size)
+    evidence = Evidence("error", y, proba.argmax(axis=2), np.repeat(np.arange(m), n), m)
+    if losses is not None:
+        evidence = evidence._replace(losses=row_losses(losses, y, proba))
+    return evidence._replace(folds=rng.permutation(m * n) % 5), pool
+
+
+def _any_routed(world, m, n, n_worlds, gate_loss="auto", **params):
+    """In how many worlds some group leaves the generic model."""
+    kind = gate_kind("evidence", gate_loss, "error", LogisticRegression())
+    count = 0
+    for seed in range(n_worlds):
+        evidence, pool = _null_world(world, m, n, seed, losses=kind)
+        risks = risk_matrix(evidence)
+        routes, _ = route("evidence", evidence, risks, pool, GATE, min_gain=0.01,
+                          **params)  # fmt: skip
+        count += (routes != 0).any()
+    return count
+
+
+GATE = TestOptions("mcnemar", 0.1, "holm", 200, 0)
+N_WORLDS = 150
+
+
+def test_gate_keeps_any_group_leaving_generic_below_alpha_at_the_null():
+    """Check that with 8 groups whose candidates all equal generic in truth,
+    the chance that any group is routed off generic is at most alpha: the
+    gate corrects across every group's candidates. Corrected within each
+    group only, it routes some group in far more worlds."""
+    count = _any_routed("exchangeable", 8, 60, N_WORLDS)
+    assert binom.sf(count - 1, N_WORLDS, 0.1) > 0.001, count
+    per_group = _any_routed("exchangeable", 8, 60, N_WORLDS, family="group")
+    assert per_group > 2 * max(count, 5), (count, per_group)
+
+
+def test_default_gate_does_not_route_to_worse_error_for_a_lower_log_loss():
+    """Check that where the personalized candidates lower the log loss but
+    raise the error, the default gate (a test of the error itself) keeps
+    every group generic in all but at most alpha of the worlds, where a gate
+    on the log loss routes groups to the worse error in most of them."""
+    count = _any_routed("calibration", 4, 200, N_WORLDS)
+    assert binom.sf(count - 1, N_WORLDS, 0.1) > 0.001, count
+    on_log_loss = _any_routed("calibration", 4, 200, 40, gate_loss="log_loss")
+    assert on_log_loss > 0.5 * 40, on_log_loss
+
+
+def test_routes_by_fold_are_chosen_without_the_fold_and_stitched_by_row():
+    """Check that each fold's routes are those chosen on the other folds'
+    rows alone, and the routed candidate predicts each row with the
+    candidate of its own fold's routes."""
+    evidence, pool = _null_world("exchangeable", 4, 80, 3)
+    evidence = evidence._replace(predictions=evidence.predictions.copy())
+    # Group 1's one-hot candidate fixes most of the generic model's errors.
+    rows = np.flatnonzero(evidence.group_ids == 1)
+    evidence.predictions[own_candidates(pool)[1, 0], rows] = evidence.y[rows]
+    fold_routes = routes_by_fold("best", evidence, pool, GATE, min_gain=0.0)
+    assert fold_routes.shape == (5, 4)
+    for k in range(5):
+        kept = evidence._replace(
+            group_ids=np.where(evidence.folds == k, -1, evidence.group_ids)
+        )
+        assert_array_equal(fold_routes[k], best_routes(risk_matrix(kept), pool))
+    graded, extended, routed = with_selected(evidence, pool, fold_routes)
+    varying = np.flatnonzero((fold_routes != fold_routes[0]).any(axis=0))
+    assert_array_equal(extended.groups[pool.size :], varying)
+    assert (extended.variants[pool.size :] == "routed").all()
+    for g in range(4):
+        chosen = fold_routes[evidence.folds, g]
+        mine = np.flatnonzero(evidence.group_ids == g)
+        assert_array_equal(
+            graded.predictions[routed[g], mine],
+            evidence.predictions[chosen[mine], mine],
+        )
+    assert routed[1] == own_candidates(pool)[1, 0]  # alike in every fold
