@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import sklearn
+from _page import write_section
 from sklearn.model_selection import StratifiedShuffleSplit
 
 from fairuse_estimators import FairUseClassifier, __version__
@@ -224,21 +225,6 @@ def _markdown_table(frame):
     return "\n".join(lines)
 
 
-def write_section(text):
-    path = ROOT / "docs" / "benchmarks.md"
-    start, end = "<!-- table1:start -->", "<!-- table1:end -->"
-    page = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"{start}\n{text}\n{end}"
-    if start in page and end in page:
-        before, rest = page.split(start, 1)
-        page = before + section + rest.split(end, 1)[1]
-    else:
-        page = page.rstrip("\n") + "\n\n## The paper's Table 1\n\n" + section + "\n"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(page)
-    return path
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--splits", type=int, default=20)
@@ -285,7 +271,9 @@ def main():
         raw.to_csv(results / f"{name}.csv", index=False)
         print(f"wrote {results / f'{name}.csv'}")
     if not args.no_write:
-        print(f"wrote {write_section(markdown(means, lines, args, seconds))}")
+        text = markdown(means, lines, args, seconds)
+        path = write_section("table1", text, "The paper's Table 1")
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

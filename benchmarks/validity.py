@@ -40,6 +40,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from _page import write_section  # noqa: E402
 from nulls import NULL_FOR, draw  # noqa: E402
 
 from fairuse_estimators._audit import fair_use_statistics  # noqa: E402
@@ -395,20 +396,6 @@ def _size_markdown(sizes):
     return _markdown(wide)
 
 
-def write_section(text):
-    path = ROOT / "docs" / "benchmarks.md"
-    start, end = "<!-- validity:start -->", "<!-- validity:end -->"
-    page = path.read_text()
-    section = f"{start}\n{text}\n{end}"
-    if start in page and end in page:
-        before, rest = page.split(start, 1)
-        page = before + section + rest.split(end, 1)[1]
-    else:
-        page = page.rstrip("\n") + "\n\n## Validity of the tests\n\n" + section + "\n"
-    path.write_text(page)
-    return path
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worlds", type=int, default=1000)
@@ -453,7 +440,8 @@ def main():
     )
     print(text)
     if not args.no_write:
-        print(f"wrote {write_section(text)}")
+        path = write_section("validity", text, "Validity of the tests")
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":
