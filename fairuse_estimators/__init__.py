@@ -2,6 +2,7 @@
 
 from ._audit import audit_fair_use
 from ._classifier import FairUseClassifier
+from ._planner import minimum_detectable_gain, planned_power, required_group_size
 from ._report import FairUseReport
 from ._version import __version__
 from .exceptions import FairUseVersionWarning, ManyGroupsWarning, UnseenGroupWarning
@@ -16,4 +17,7 @@ __all__ = [
     "UnseenGroupWarning",
     "__version__",
     "audit_fair_use",
+    "minimum_detectable_gain",
+    "planned_power",
+    "required_group_size",
 ]

@@ -24,6 +24,7 @@ from ._evidence import score_reported
 from ._groups import GroupEncoding, column_values, resolve_group_columns
 from ._metrics import check_metric_support, group_risks, risk_matrix
 from ._pool import Pool
+from ._power import POWER_FIELDS, P
 from ._report import FairUseReport
 from ._stats import (
     FIELD,
@@ -66,12 +67,15 @@ def fair_use_statistics(
         (n_models, m, m, 7) with the fields :data:`STAT_FIELDS`;
         ``rationality_untested`` and ``envy_untested``, nested lists of the
         reason each comparison was not tested (``""`` if it was);
+        ``rationality_power`` and ``envy_power``, the same shapes with the
+        fields :data:`~._power.POWER_FIELDS` instead (what the power of each
+        test is computed from);
         ``overall_risk`` per model and ``overall_generic``.
     """
     assignments = np.asarray(assignments, dtype=np.intp)
     families = [_rationality_family(assignments, has_generic)]
     families.append(_envy_family(assignments))
-    results, reasons, replicates = _test_families(
+    results, reasons, replicates, power = _test_families(
         evidence, risks, families, options, verbose
     )
     overall, overall_generic = _overall_risks(evidence, assignments, has_generic)
@@ -79,6 +83,8 @@ def fair_use_statistics(
         "n_bootstrap": replicates,
         "rationality": results[0],
         "envy": results[1],
+        "rationality_power": power[0],
+        "envy_power": power[1],
         "rationality_untested": reasons[0].tolist(),
         "envy_untested": reasons[1].tolist(),
         "overall_risk": overall,
@@ -90,7 +96,7 @@ def envy_statistics(evidence, risks, routes, options):
     """The envy-freeness tests of one model, ``(m, m, 7)``: what the envy
     repair of evidence-gated routing reads on every turn."""
     routes = np.asarray(routes, dtype=np.intp)[None]
-    results, _, _ = _test_families(evidence, risks, [_envy_family(routes)], options)
+    results, *_ = _test_families(evidence, risks, [_envy_family(routes)], options)
     return results[0][0]
 
 
@@ -128,22 +134,25 @@ def _test_families(evidence, risks, families, options, verbose=0):
         ]
     )
     results = [np.full((*reason.shape, len(STAT_FIELDS)), np.nan) for reason in reasons]
+    power = [np.full((*reason.shape, len(POWER_FIELDS)), np.nan) for reason in reasons]
     if not len(comparisons):
-        return results, reasons, options.n_bootstrap
+        return results, reasons, options.n_bootstrap, power
     options = _sized_bootstrap(options, wanted)
     unique, inverse = np.unique(comparisons, axis=0, return_inverse=True)
     tests = paired_tests(evidence, risks, unique, options, verbose)
     untested = np.asarray(tests.untested, dtype=object)
     inverse, start, where = inverse.ravel(), 0, []
-    for result, reason, keep in zip(results, reasons, wanted):
+    for result, reason, keep, inputs in zip(results, reasons, wanted, power):
         rows = inverse[start : start + keep.sum()]
         result[keep, : len(FIELDS)] = tests.result[rows]
+        inputs[keep] = tests.power[rows]
         reason[keep] = untested[rows]
         index = np.full(keep.shape, -1)
         index[keep] = rows
         where.append(index)
         start += keep.sum()
     _adjust(results, options)
+    _planning_levels(results, power, options)
     for result, index in zip(results, where):
         tested = index >= 0
         entries = result[tested]
@@ -157,7 +166,7 @@ def _test_families(evidence, risks, families, options, verbose=0):
         ]
         low, high = tests.bounds(*levels, which=index[tested])
         result[tested, FIELD["low"]], result[tested, FIELD["high"]] = low, high
-    return results, reasons, options.n_bootstrap
+    return results, reasons, options.n_bootstrap, power
 
 
 def _sized_bootstrap(options, wanted):
@@ -201,6 +210,26 @@ def _adjust(results, options):
         else:
             for block, raw, into in blocks:
                 block[..., into] = adjust_pvalues(block[..., raw], options.correction)
+
+
+def _planning_levels(results, power, options):
+    """The level each gain test is planned at: ``alpha`` over the number of
+    tests in its family (the first step of Holm's procedure), the family as
+    :func:`_adjust` forms it."""
+    for k in range(len(results[0])):
+        tested = [~np.isnan(result[k][..., FIELD["p_gain"]]) for result in results]
+        if options.correction == "none":
+            sizes = [1] * len(results)
+        elif options.family == "model":
+            violations = sum(
+                (~np.isnan(result[k][..., FIELD["p_violation"]])).sum()
+                for result in results
+            )
+            sizes = [sum(t.sum() for t in tested) + violations] * len(results)
+        else:
+            sizes = [t.sum() for t in tested]
+        for inputs, size in zip(power, sizes):
+            inputs[k][..., P["level"]] = options.alpha / max(size, 1)
 
 
 def _level(alpha, p, adjusted):
@@ -310,6 +339,7 @@ def _not_graded(statistics, k, reason):
     for key in ("rationality", "envy"):
         block = statistics[key][k]
         block[..., 1:] = np.nan
+        statistics[f"{key}_power"][k][..., P["kind"]] = np.nan
         reasons = np.asarray(statistics[f"{key}_untested"][k], dtype=object)
         reasons[reasons == ""] = reason
         statistics[f"{key}_untested"][k] = reasons.tolist()
@@ -481,9 +511,9 @@ def audit_fair_use(
     >>> report.to_frame()[["n", "gain", "rationality", "envy_freeness"]].round(3)
                        n   gain   rationality envy_freeness
     sex    age_group
-    female 60+        18 -0.056  inconclusive  inconclusive
-           <60        32  0.031  inconclusive  inconclusive
-    male   60+        25 -0.040  inconclusive  inconclusive
+    female 60+        18 -0.056    untestable    untestable
+           <60        32  0.031    untestable    untestable
+    male   60+        25 -0.040    untestable    untestable
            <60        77  0.000  inconclusive  inconclusive
     """
     options = check_test_options(

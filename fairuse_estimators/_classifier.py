@@ -174,19 +174,28 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         What ``routing="evidence"`` tests when it asks whether a group's own
         candidate beats the generic model.
 
-        - ``"metric"``: ``metric`` itself, with ``test``.
+        - ``"auto"`` or ``"metric"``: ``metric`` itself, with ``test``. A
+          group is then routed to a candidate only on a significant gain in
+          the metric the report grades.
         - ``"log_loss"`` or ``"brier"``: that proper scoring rule of the
-          predicted probabilities, with a one-sided paired t-test on the
+          predicted probabilities, with a one-sided paired test on the
           per-row loss differences of the group's rows. It uses every row,
-          so it detects gains in small groups that a test of the error
-          rate, informed only by the few rows where two models disagree,
-          cannot. Groups with fewer than 20 rows fall back to ``"metric"``.
-          Needs a base estimator with ``predict_proba``.
-        - ``"auto"``: ``"log_loss"`` when ``metric="error"`` and the base
-          estimator has ``predict_proba``, ``"metric"`` otherwise.
+          so it finds gains in small groups that a test of the error rate,
+          informed only by the rows where two models disagree, cannot; but
+          a gain in that loss is no evidence of a gain in ``metric``.
+          Groups with fewer than 20 rows fall back to ``"metric"``. Needs a
+          base estimator with ``predict_proba``.
 
         Whatever the gate tests, the candidate must also gain ``min_gain``
         in ``metric``, and the report's verdicts always test ``metric``.
+
+    gate_family : {"all", "group"}, default="all"
+        What the gate's ``correction`` runs over. ``"all"``: every group's
+        candidates together, so that the chance that *any* group is routed
+        to a candidate that is not truly better is at most ``alpha``.
+        ``"group"``: each group's own candidates, so that each group alone
+        is misrouted with probability at most ``alpha`` (more groups are
+        personalized, and with many groups some group often is by chance).
 
     min_gain : float, default=0.01
         Smallest gain in ``metric`` over the generic model, estimated on the
@@ -340,8 +349,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     >>> clf.audit_report_.to_frame("onehot")[["n", "gain", "rationality"]].round(3)
                         n   gain   rationality
     sex    age_group
-    female 60+         39  0.051  inconclusive
-           <60         58  0.034  inconclusive
+    female 60+         39  0.051    untestable
+           <60         58  0.034    untestable
     male   60+         52 -0.019  inconclusive
            <60        154 -0.013  inconclusive
     >>> len(clf.audit_report_.generic_groups())

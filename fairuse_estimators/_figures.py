@@ -13,9 +13,10 @@ VERDICT_COLORS = {
     "gain": "#1a9641",
     "violation": "#d7191c",
     "inconclusive": "#9e9e9e",
+    "untestable": "#f2f2f2",
     "untested": "#e0e0e0",
 }
-_VERDICTS = ("untested", "inconclusive", "gain", "violation")
+_VERDICTS = ("untested", "untestable", "inconclusive", "gain", "violation")
 _HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo", "--")
 
 

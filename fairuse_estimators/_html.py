@@ -18,10 +18,11 @@ CSS = (
     ".fairuse-report th:first-child,.fairuse-report td:first-child{text-align:left}"
     ".fairuse-report td.gain{background:#e5f5e0}"
     ".fairuse-report td.violation{background:#fee0d2}"
+    ".fairuse-report td.untestable{color:#777;font-style:italic}"
     ".fairuse-report .fairuse-plot svg{max-width:100%;height:auto}"
 )
 #: Columns of the per-group table holding a verdict.
-_VERDICT_COLUMNS = (6, 7)
+_VERDICT_COLUMNS = (7, 8)
 
 
 def esc(text):

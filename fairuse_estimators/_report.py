@@ -16,6 +16,7 @@ from . import _html, _text
 from ._files import write_atomic
 from ._groups import group_label
 from ._pool import PERSONALIZED, Pool, find_candidate
+from ._power import POWER, POWER_FIELDS, P, comparison_power, detectable_gains
 from ._stats import FIELD, SAME_AS_GENERIC, STAT_FIELDS, comparison_gains, verdicts
 from ._version import __version__
 
@@ -44,9 +45,10 @@ class FairUseReport:
       group's risk under the predictions made for ``g'`` and under its own.
 
     Each verdict is ``"gain"`` (significantly better for the group),
-    ``"violation"`` (significantly worse), ``"inconclusive"`` or
-    ``"untested"`` (with the reason in the notes), at level ``alpha`` after
-    the family-wise correction.
+    ``"violation"`` (significantly worse), ``"inconclusive"``,
+    ``"untestable"`` (no power even against the largest possible gain, with
+    the power in the notes) or ``"untested"`` (with the reason in the notes),
+    at level ``alpha`` after the family-wise correction.
 
     Reports are built by :class:`~fairuse_estimators.FairUseClassifier` and
     :func:`~fairuse_estimators.audit_fair_use`; their state is plain lists,
@@ -322,6 +324,7 @@ class FairUseReport:
 
     def _compute_arrays(self, k):
         m = len(self.n)
+        stats = self.statistics or {}
         if self.statistics is None:
             rationality = np.full((m, len(STAT_FIELDS)), np.nan)
             envy = np.full((m, m, len(STAT_FIELDS)), np.nan)
@@ -333,6 +336,14 @@ class FairUseReport:
                 key: self.statistics[f"{key}_untested"][k]
                 for key in ("rationality", "envy")
             }
+        # Reports saved before power was kept have none: nothing untestable.
+        power = {
+            key: np.asarray(stats[f"{key}_power"], float)[k]
+            if f"{key}_power" in stats
+            else np.full((*shape, len(POWER_FIELDS)), np.nan)
+            for key, shape in (("rationality", (m,)), ("envy", (m, m)))
+        }
+        largest_power = {key: comparison_power(v) for key, v in power.items()}
         model = self.assignments[k]
         cross = np.full((m, m), np.nan)
         available = model >= 0
@@ -362,8 +373,13 @@ class FairUseReport:
             "gains": gains,
             "cross": cross,
             "gaps": gaps,
-            "rationality_verdicts": _verdicts(rationality, self.alpha),
-            "envy_verdicts": _verdicts(envy, self.alpha),
+            "rationality_verdicts": _verdicts(
+                rationality, self.alpha, largest_power["rationality"]
+            ),
+            "envy_verdicts": _verdicts(envy, self.alpha, largest_power["envy"]),
+            "largest_power": largest_power,
+            "largest_gain": power["rationality"][:, P["largest"]],
+            "detectable": {key: detectable_gains(v) for key, v in power.items()},
         }
 
     def _index(self):
@@ -393,7 +409,9 @@ class FairUseReport:
             ``risk_personalized`` (the group's risk under the model);
             ``gain`` (``risk_generic - risk_personalized``), its bounds
             ``gain_low`` and ``gain_high``, the adjusted one-sided p-values
-            ``p_gain`` and ``p_violation``, and ``rationality``;
+            ``p_gain`` and ``p_violation``, ``detectable_gain`` (the
+            smallest gain the test detects with power 0.8 at alpha over its
+            family; ``inf`` when no possible gain is) and ``rationality``;
             ``worst_envy`` (the largest risk reduction the group would get
             from another group's predictions; negative when its own are
             best), ``envied_group``, ``p_envy_gain``, ``p_envy_violation``
@@ -428,6 +446,7 @@ class FairUseReport:
         frame["gain_high"] = rationality[:, FIELD["high"]]
         frame["p_gain"] = rationality[:, FIELD["p_gain_adjusted"]]
         frame["p_violation"] = rationality[:, FIELD["p_violation_adjusted"]]
+        frame["detectable_gain"] = arrays["detectable"]["rationality"]
         frame["rationality"] = arrays["rationality_verdicts"]
         for column, values in _envy_columns(arrays, self.group_labels).items():
             frame[column] = values
@@ -441,12 +460,25 @@ class FairUseReport:
 
     def _notes(self, arrays):
         notes = list(self.notes)
-        untested = arrays["untested"]["rationality"]
         for g in range(len(notes)):
-            why = untested[g] if untested is not None else ""
-            if why and why != SAME_AS_GENERIC:
-                notes[g] = "; ".join(filter(None, [notes[g], f"untested: {why}"]))
+            why = self._why_not_shown(arrays, g)
+            if why:
+                notes[g] = "; ".join(filter(None, [notes[g], why]))
         return notes
+
+    def _why_not_shown(self, arrays, g):
+        """Why group ``g``'s rationality is untested or untestable, or ``""``."""
+        if arrays["rationality_verdicts"][g] == "untestable":
+            if arrays["largest_gain"][g] <= 0:
+                return "untestable: the generic model's risk is 0, no gain is possible"
+            power = arrays["largest_power"]["rationality"][g]
+            return (
+                f"untestable: power {power:.2f} < {POWER} on {self.n[g]} rows even "
+                "against the largest possible gain"
+            )
+        untested = arrays["untested"]["rationality"]
+        why = untested[g] if untested is not None else ""
+        return f"untested: {why}" if why and why != SAME_AS_GENERIC else ""
 
     def envy_frame(self, model=None):
         """One row per ordered pair of groups: the envy-freeness tests.
@@ -468,8 +500,9 @@ class FairUseReport:
             bounds ``gap_low`` and ``gap_high`` (one-sided, each at the level
             of its corrected test), the adjusted one-sided p-values
             ``p_gain`` (its own predictions are better) and ``p_violation``
-            (the other group's are), ``verdict`` and ``note`` (why a pair was
-            not tested).
+            (the other group's are), ``detectable_gap`` (the smallest gap its
+            gain test detects with power 0.8), ``verdict`` and ``note`` (why
+            a pair was not tested).
         """
         arrays = self._model_arrays(self._model(model))
         envy, untested = arrays["envy"], arrays["untested"]["envy"]
@@ -487,6 +520,7 @@ class FairUseReport:
                 "gap_high": envy[(*pairs, FIELD["high"])],
                 "p_gain": envy[(*pairs, FIELD["p_gain_adjusted"])],
                 "p_violation": envy[(*pairs, FIELD["p_violation_adjusted"])],
+                "detectable_gap": arrays["detectable"]["envy"][pairs],
                 "verdict": arrays["envy_verdicts"][pairs],
                 "note": [untested[g][h] if untested else "" for g, h in zip(*pairs)],
             }
@@ -702,11 +736,14 @@ class FairUseReport:
         )
 
 
-def _verdicts(block, alpha):
+def _verdicts(block, alpha, largest_power):
+    with np.errstate(invalid="ignore"):
+        untestable = largest_power < POWER
     return verdicts(
         block[..., FIELD["p_gain_adjusted"]],
         block[..., FIELD["p_violation_adjusted"]],
         alpha,
+        untestable,
     )
 
 
@@ -740,6 +777,8 @@ def _envy_columns(arrays, labels):
             columns["envy_freeness"][g] = "gain"
         elif (verdict == "violation").any():
             columns["envy_freeness"][g] = "violation"
+        elif (verdict[verdict != "untested"] == "untestable").all():
+            columns["envy_freeness"][g] = "untestable"
         else:
             columns["envy_freeness"][g] = "inconclusive"
     return columns

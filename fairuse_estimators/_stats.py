@@ -43,6 +43,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._bootstrap import StudentBounds, bootstrap_risks, mean_tests, percentile
 from ._metrics import METRICS, row_losses
+from ._power import KINDS, POWER_FIELDS, P
 
 TESTS = ("auto", "bootstrap", "mcnemar", "delong")
 CORRECTIONS = ("holm", "bonferroni", "none")
@@ -70,9 +71,10 @@ FIELDS = ("gain", "low", "high", "p_gain", "p_violation")
 STAT_FIELDS = (*FIELDS, "p_gain_adjusted", "p_violation_adjusted")
 #: Position of each of :data:`STAT_FIELDS`.
 FIELD = {name: i for i, name in enumerate(STAT_FIELDS)}
-#: Verdict of a test: not tested (with the reason recorded), neither
-#: direction significant, significant gain, significant violation.
-VERDICTS = ("untested", "inconclusive", "gain", "violation")
+#: Verdict of a test: not tested (with the reason recorded), too few rows
+#: for power even against the largest possible gain, neither direction
+#: significant, significant gain, significant violation.
+VERDICTS = ("untested", "untestable", "inconclusive", "gain", "violation")
 #: Why a group's rationality is not tested when its model is the generic one;
 #: the only reason a report does not repeat in its notes.
 SAME_AS_GENERIC = "the group uses the generic model"
@@ -171,20 +173,25 @@ def _satisfies(name, value):
     return any(c.is_satisfied_by(value) for c in TEST_CONSTRAINTS[name])
 
 
-def verdicts(p_gain, p_violation, alpha):
-    """The verdict rule: ``"gain"``, ``"violation"``, ``"inconclusive"`` or
-    ``"untested"`` for adjusted one-sided p-values at level ``alpha``.
+def verdicts(p_gain, p_violation, alpha, untestable=False):
+    """The verdict rule: ``"gain"``, ``"violation"``, ``"inconclusive"``,
+    ``"untestable"`` or ``"untested"`` for adjusted one-sided p-values at
+    level ``alpha``.
 
     A direction is significant at ``alpha`` and, when both are, the one with
     more evidence wins; ``nan`` in both means the comparison was not tested,
-    and ``nan`` in one direction means that direction was not tested.
+    and ``nan`` in one direction means that direction was not tested. A
+    comparison neither significant nor with power against the largest
+    possible gain (``untestable``) is ``"untestable"``: a significant result
+    is never hidden by it.
     """
     p_gain, p_violation = np.asarray(p_gain, float), np.asarray(p_violation, float)
     with np.errstate(invalid="ignore"):
         gain = (p_gain <= alpha) & ~(p_violation < p_gain)
         violation = (p_violation <= alpha) & ~gain
     untested = np.isnan(p_gain) & np.isnan(p_violation)
-    codes = np.where(untested, 0, np.where(gain, 2, np.where(violation, 3, 1)))
+    quiet = np.where(untestable, 1, 2)
+    codes = np.where(untested, 0, np.where(gain, 3, np.where(violation, 4, quiet)))
     return np.asarray(VERDICTS, dtype=object)[codes]
 
 
@@ -254,11 +261,15 @@ class PairedTests(NamedTuple):
         Why each comparison was not tested, ``""`` where it was.
     parts : list of (ndarray, object)
         Which comparisons each group's bound calculator serves.
+    power : ndarray of shape (K, len(POWER_FIELDS))
+        What the power of each comparison's test is computed from
+        (:mod:`._power`), its planning level still ``nan``.
     """
 
     result: np.ndarray
     untested: list
     parts: list
+    power: np.ndarray
 
     def bounds(self, level_low, level_high, which=None):
         """Lower bounds at one-sided ``level_low`` and upper bounds at
@@ -307,6 +318,7 @@ def paired_tests(evidence, risks, comparisons, options, verbose=0):
     test, metric = options.test, evidence.metric
     rng = resolve_rng(options.random_state)
     result = np.full((len(comparisons), len(FIELDS)), np.nan)
+    power = np.full((len(comparisons), len(POWER_FIELDS)), np.nan)
     untested, parts = [""] * len(comparisons), []
     tested_groups = np.unique(comparisons[:, 0])
     for step, g in enumerate(tested_groups, start=1):
@@ -321,39 +333,89 @@ def paired_tests(evidence, risks, comparisons, options, verbose=0):
             for k in which:
                 untested[k] = reason
             continue
+        n_g = len(y_g)
         if test == "mcnemar":
             found = _mcnemar(y_g, evidence_g, pairs)
+            part = found[2]
+            spread = ("mcnemar", (part.worse_a + part.worse_b) / n_g, np.nan, np.nan)
         elif test == "delong":
-            found = _delong(y_g, evidence_g, pairs)
+            *found, reference_sd = _delong(y_g, evidence_g, pairs)
+            spread = ("student", found[2].sd, found[2].df, reference_sd)
         elif metric in ("error", "log_loss", "brier"):
-            losses = row_losses(metric, y_g, evidence_g).T
-            differences = losses[:, pairs[:, 0]] - losses[:, pairs[:, 1]]
-            found = mean_tests(differences, options.n_bootstrap, rng, options.alpha)
-            # A mean of a few nonzero differences is too discrete for either
-            # test (error on small groups): leave those comparisons untested.
-            informative = (differences != 0).sum(axis=0)
-            for k in which[informative < MIN_INFORMATIVE_ROWS]:
-                untested[k] = (
-                    f"{informative[which == k][0]} rows where the losses differ < "
-                    f"{MIN_INFORMATIVE_ROWS}, too few for the bootstrap test"
-                )
-            found = _without(found, informative < MIN_INFORMATIVE_ROWS)
+            found, spread, too_few = _mean_loss_tests(
+                metric, y_g, evidence_g, pairs, options, rng
+            )
+            for k, reason in zip(which, too_few):
+                untested[k] = reason or untested[k]
         else:
             replicates = bootstrap_risks(
                 metric, y_g, evidence_g, options.n_bootstrap, rng
             )
             gain = comparison_gains(risks, comparisons[which])
             found = percentile(replicates, pairs, gain, options.alpha)
+            spread = _replicate_spread(replicates, pairs)
         result[which, 3], result[which, 4], part = found
         parts.append((which, part))
+        power[which] = power_inputs(spread, n_g, risks[g, comparisons[which, 1]])
     # The point estimate is the same difference of risks the report shows.
     result[:, 0] = np.where(
         np.isnan(result[:, 3]), np.nan, comparison_gains(risks, comparisons)
     )
-    tests = PairedTests(result, untested, parts)
+    power[np.isnan(result[:, 3]), P["kind"]] = np.nan
+    tests = PairedTests(result, untested, parts, power)
     result[:, 1], result[:, 2] = tests.bounds(options.alpha, options.alpha)
     result[np.isnan(result[:, 3]), 1:3] = np.nan
     return tests
+
+
+def _mean_loss_tests(metric, y, evidence, pairs, options, rng):
+    """Tests of a mean per-row loss difference on one group: the results,
+    their spread for power, and why each comparison is left untested."""
+    losses = row_losses(metric, y, evidence).T
+    differences = losses[:, pairs[:, 0]] - losses[:, pairs[:, 1]]
+    found = mean_tests(differences, options.n_bootstrap, rng, options.alpha)
+    root = np.sqrt(len(y))
+    spread = (
+        "student",
+        differences.std(axis=0, ddof=1) / root,
+        len(y) - 1.0,
+        losses[:, pairs[:, 0]].std(axis=0, ddof=1) / root,
+    )
+    # A mean of a few nonzero differences is too discrete for either test
+    # (error on small groups): leave those comparisons untested.
+    informative = (differences != 0).sum(axis=0)
+    too_few = [
+        f"{count} rows where the losses differ < {MIN_INFORMATIVE_ROWS}, too few "
+        "for the bootstrap test"
+        if count < MIN_INFORMATIVE_ROWS
+        else ""
+        for count in informative
+    ]
+    return _without(found, informative < MIN_INFORMATIVE_ROWS), spread, too_few
+
+
+def _replicate_spread(replicates, pairs):
+    """Spread for power of percentile tests: the replicate gains' standard
+    deviation, and the reference's alone (against a perfect candidate)."""
+    gains = replicates[:, pairs[:, 0]] - replicates[:, pairs[:, 1]]
+    return "normal", gains.std(axis=0), np.nan, replicates[:, pairs[:, 0]].std(axis=0)
+
+
+def power_inputs(spread, n, reference_risks):
+    """Rows of :data:`POWER_FIELDS` for one group's comparisons: the kind,
+    the observed spread, the degrees of freedom, the largest possible gain
+    (the reference's risk; for ECE, which can estimate below 0, at least 0)
+    and the spread against it; the level is set by the family."""
+    kind, observed, df, at_largest = spread
+    size = len(reference_risks)
+    rows = np.full((size, len(POWER_FIELDS)), np.nan)
+    rows[:, P["kind"]] = KINDS.index(kind)
+    rows[:, P["n"]] = n
+    rows[:, P["spread"]] = observed
+    rows[:, P["df"]] = df
+    rows[:, P["largest"]] = np.maximum(reference_risks, 0.0)
+    rows[:, P["spread_largest"]] = at_largest
+    return rows
 
 
 def _without(found, skipped):
@@ -493,4 +555,6 @@ def _delong(y, scores, pairs):
         t = np.where(flat, 0.0, gain / np.where(flat, 1.0, sd))
     p_gain = np.where(flat, 1.0, stdtr(df, -t))
     p_violation = np.where(flat, 1.0, stdtr(df, t))
-    return p_gain, p_violation, StudentBounds(gain, sd, df)
+    # Against a perfect candidate, the gain varies as the reference's AUC.
+    reference_sd = np.sqrt(np.maximum(np.diagonal(covariance)[a], 0.0))
+    return p_gain, p_violation, StudentBounds(gain, sd, df), reference_sd

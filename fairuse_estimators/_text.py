@@ -15,6 +15,14 @@ def number(value, signed=False):
     return f"{value:+.3f}" if signed else f"{value:.3f}"
 
 
+def detectable(value):
+    """A minimum detectable gain: ``none`` when no possible gain is,
+    ``-`` when the comparison was not tested."""
+    if value is None or np.isnan(value):
+        return "-"
+    return "none" if np.isinf(value) else f"{value:.3f}"
+
+
 def with_interval(value, low, high):
     """A signed estimate followed by its interval, when it has one."""
     text = number(value, signed=True)
@@ -64,6 +72,7 @@ def group_table(report, model=None):
         "generic",
         "personalized",
         "gain [bounds]",
+        "detectable",
         "route",
         "rationality",
         "envy-freeness",
@@ -75,7 +84,11 @@ def group_table(report, model=None):
             number(row.risk_generic),
             number(row.risk_personalized),
             with_interval(row.gain, row.gain_low, row.gain_high),
-            report.candidate_label(report.assignments[k, g], g),
+            detectable(row.detectable_gain),
+            # The deployed route; the graded one may mix folds' routes.
+            row.route
+            if "route" in frame
+            else report.candidate_label(report.assignments[k, g], g),
             row.rationality,
             row.envy_freeness,
         ]
@@ -190,6 +203,10 @@ def error_rates(report):
         f"Verdicts: one-sided tests at alpha={alpha}, {scope}.",
         "Bounds: one-sided, each at the level of its corrected test, so a bound "
         "excludes 0 exactly when its verdict is significant.",
+        "Detectable: the smallest gain the group's test finds with power 0.8 at "
+        "alpha over the size of its family (none: no possible gain); a test "
+        "without that power even against the largest possible gain is "
+        "untestable, one with it that found nothing inconclusive.",
     ]
 
 

@@ -6,7 +6,8 @@ Subcommands:
   HTML report;
 - ``fairuse audit DATA.csv``: the same on your own data;
 - ``fairuse fit DATA.csv --out model.skops``: fit on all rows and save;
-- ``fairuse predict model.skops DATA.csv``: predict with a saved model.
+- ``fairuse predict model.skops DATA.csv``: predict with a saved model;
+- ``fairuse plan``: rows per group a study needs to detect a gain.
 
 Mistakes in the input end with a one-line ``fairuse: error: ...`` message and
 exit code 2.
@@ -34,6 +35,8 @@ from ._files import (
     terminal_safe,
     write_atomic,
 )
+from ._planner import plan_table
+from ._text import fixed_width
 from .datasets import list_datasets, load_csv, load_dataset
 from .datasets._csv import read_frame
 
@@ -112,6 +115,7 @@ def make_classifier(args, group_columns):
         alpha=args.alpha,
         family=args.family,
         gate_loss=args.gate_loss,
+        gate_family=args.gate_family,
         min_gain=args.min_gain,
         random_state=args.seed,
         verbose=args.verbose,
@@ -355,7 +359,13 @@ def _model_options(parser, *, split):
         parser,
         "gate_loss",
         "what decides whether a group leaves the generic model: auto tests the "
-        "log loss for error and the metric otherwise",
+        "metric itself; log_loss and brier test that loss instead",
+    )
+    _parameter_option(
+        parser,
+        "gate_family",
+        "what the gate's correction runs over: every group's candidates (the "
+        "chance that any group is misrouted is at most alpha) or each group's own",
     )
     _parameter_option(
         parser,
@@ -442,6 +452,7 @@ def build_parser():
     sub.add_argument("--out", required=True, metavar="MODEL.skops", help="model file")
     sub.set_defaults(func=fit)
     _predict_parser(commands)
+    _plan_parser(commands)
     return parser
 
 
@@ -472,6 +483,53 @@ def _predict_parser(commands):
         "file size, at most 2048 MB)",
     )
     sub.set_defaults(func=predict)
+
+
+def _plan_parser(commands):
+    sub = commands.add_parser(
+        "plan",
+        help="rows per group a study needs to detect a gain",
+        description="Print the rows each group needs for the library's test to "
+        "detect a gain with the given power, at alpha over the size of the "
+        "family the test is corrected in.",
+    )
+    _parameter_option(sub, "metric", "risk to compare, lower is better")
+    _parameter_option(sub, "test", "paired test, as in `fairuse audit`")
+    _parameter_option(sub, "alpha", "significance level", type=float)
+    for flag, kind, default, text in (
+        ("--tests", int, 1, "tests in the family the test is corrected in; for "
+         "the gate, up to 3 per group"),
+        ("--power", float, 0.8, "power to reach"),
+        ("--disagreement", float, None, "for error: share of rows where exactly "
+         "one of the two models is wrong (default for McNemar's test: the gain "
+         "itself, the fewest rows any pair of models needs)"),
+        ("--sd", float, None, "for the other metrics: standard deviation of the "
+         "per-row loss differences"),
+        ("--gains", str, "0.01,0.02,0.05,0.1", "comma-separated gains in the "
+         "metric's risk"),
+    ):  # fmt: skip
+        sub.add_argument(
+            flag, type=kind, default=default, help=f"{text} (default: %(default)s)"
+        )
+    sub.set_defaults(func=plan)
+
+
+def plan(args):
+    """Print the rows per group needed to detect each gain."""
+    try:
+        gains = [float(g) for g in args.gains.split(",")]
+    except ValueError:
+        raise CommandError(
+            f"--gains must be comma-separated numbers; got {args.gains!r}."
+        ) from None
+    title, header, rows = plan_table(
+        gains, metric=args.metric, test=args.test, alpha=args.alpha,
+        n_tests=args.tests, power=args.power, disagreement=args.disagreement,
+        sd=args.sd,
+    )  # fmt: skip
+    for line in [title, *fixed_width(header, rows)]:
+        _say(line)
+    return 0
 
 
 def main(argv=None):

@@ -49,7 +49,9 @@ def test_audit_fair_use_finds_planted_gain_harm_and_envy(planted, test):
     assert frame.loc["gain", "rationality"] == "gain"
     assert frame.loc["harm", "rationality"] == "violation"
     if test == "mcnemar":
-        assert frame.loc["null", "rationality"] == "inconclusive"
+        # The generic model makes no error on it: no gain is possible.
+        assert frame.loc["null", "rationality"] == "untestable"
+        assert "no gain is possible" in frame.loc["null", "note"]
     else:
         # Its predictions differ from the generic ones on a handful of rows:
         # too few for the bootstrap of an error difference, which says so.

@@ -17,15 +17,18 @@ def test_text_summary_of_a_hand_built_report():
     assert lines[1].startswith("Verdicts: one-sided tests at alpha=0.1, holm ")
     assert "each kind of false verdict has probability at most 0.1" in lines[1]
     assert lines[2].startswith("Bounds: one-sided, each at the level of its")
-    lines = lines[2:]
+    assert lines[3].startswith("Detectable: the smallest gain the group's test")
+    lines = lines[3:]
     header = lines[3].split()
     assert header[:4] == ["group", "n", "generic", "personalized"]
+    assert "detectable" in header
+    # A report built without power fields has no detectable gain: "-".
     assert lines[4].split() == [
-        "<f>", "50", "0.100", "0.300", "-0.200", "[-0.300,", "-0.100]",
+        "<f>", "50", "0.100", "0.300", "-0.200", "[-0.300,", "-0.100]", "-",
         "personalized", "violation", "violation",
     ]  # fmt: skip
     assert lines[5].split() == [
-        "m", "40", "0.200", "0.200", "+0.000", "personalized", "untested",
+        "m", "40", "0.200", "0.200", "+0.000", "-", "personalized", "untested",
         "violation",
     ]  # fmt: skip
     assert lines[9].split()[:4] == ["personalized", "0.250", "0.150", "-0.100"]
