@@ -4,12 +4,15 @@ Each task runs through the public API only (``FairUseClassifier.fit``,
 ``predict_proba``, ``audit`` and ``audit_fair_use``), so that any two
 revisions compare. The revision is checked out into a temporary git worktree;
 every task runs in a fresh process per tree, the trees alternating, with one
-BLAS thread; the best of ``--repeats`` runs is compared.
+BLAS thread (``--blas installed``: as installed); the best of ``--repeats``
+runs is compared. ``--busy`` keeps every other core busy with a CPU-bound
+process meanwhile, as on a shared machine.
 
 Run from the repository root::
 
     .venv/bin/python benchmarks/versus.py HEAD~1
     .venv/bin/python benchmarks/versus.py fa53c4c --repeats 5 --tasks fit audit-error
+    .venv/bin/python benchmarks/versus.py HEAD --blas installed --busy
 """
 
 import argparse
@@ -95,16 +98,15 @@ seconds = clock(clf.audit, X_test, y_test, metric="log_loss", n_bootstrap=1000)
 }
 
 
-def run_task(tree, task):
+def run_task(tree, task, blas="one"):
     """Seconds of one task in a fresh process importing ``tree``'s package."""
     code = SETUP + TASKS[task] + "\nprint(json.dumps(seconds))"
-    env = dict(
-        os.environ,
-        PYTHONPATH=str(tree),
-        OPENBLAS_NUM_THREADS="1",
-        OMP_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-    )
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if blas == "one":
+            env[name] = "1"
+        else:
+            env.pop(name, None)
     result = subprocess.run(
         [sys.executable, "-c", "import json\n" + code],
         capture_output=True,
@@ -121,7 +123,15 @@ def main():
     parser.add_argument("revision", help="git revision to compare with")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tasks", nargs="*", default=list(TASKS), choices=TASKS)
+    parser.add_argument("--blas", choices=["one", "installed"], default="one")
+    parser.add_argument("--busy", action="store_true")
     args = parser.parse_args()
+    burners = []
+    if args.busy:
+        burners = [
+            subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(max(1, (os.cpu_count() or 2) - 1))
+        ]
     with tempfile.TemporaryDirectory() as folder:
         old = Path(folder) / "old"
         subprocess.run(
@@ -130,16 +140,22 @@ def main():
             check=True, capture_output=True,
         )  # fmt: skip
         try:
-            print(f"this tree vs {args.revision}: best of {args.repeats}, interleaved")
+            print(
+                f"this tree vs {args.revision}: best of {args.repeats}, interleaved, "
+                f"BLAS threads {args.blas}"
+                + (f", {len(burners)} busy core(s)" if burners else "")
+            )
             print(f"{'task':>17} {'this s':>8} {'then s':>8} {'ratio':>6}")
             for task in args.tasks:
                 times = {"new": [], "old": []}
                 for _ in range(args.repeats):
-                    times["new"].append(run_task(ROOT, task))
-                    times["old"].append(run_task(old, task))
+                    times["new"].append(run_task(ROOT, task, args.blas))
+                    times["old"].append(run_task(old, task, args.blas))
                 new, then = min(times["new"]), min(times["old"])
                 print(f"{task:>17} {new:8.2f} {then:8.2f} {new / then:6.2f}")
         finally:
+            for burner in burners:
+                burner.kill()
             subprocess.run(
                 ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)],
                 check=True, capture_output=True,

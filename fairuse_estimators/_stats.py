@@ -44,6 +44,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._bootstrap import StudentBounds, bootstrap_risks, mean_tests, percentile
 from ._metrics import METRICS, row_losses
 from ._power import KINDS, POWER_FIELDS, P
+from ._threads import one_blas_thread
 
 TESTS = ("auto", "bootstrap", "mcnemar", "delong")
 CORRECTIONS = ("holm", "bonferroni", "none")
@@ -295,6 +296,7 @@ class PairedTests(NamedTuple):
         return low, high
 
 
+@one_blas_thread
 def paired_tests(evidence, risks, comparisons, options, verbose=0):
     """Gain, one-sided bounds and p-values of every comparison.
 
@@ -428,6 +430,7 @@ def _without(found, skipped):
     )
 
 
+@one_blas_thread
 def loss_tests(losses, group_ids, comparisons, options):
     """One-sided bootstrap-t tests of gains in a per-row loss.
 

@@ -17,6 +17,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.validation import _check_method_params
 
 from ._metrics import check_metric_support, row_losses
+from ._threads import one_blas_thread
 
 #: Proper scoring rules a task can return as per-row losses.
 LOSS_KINDS = ("log_loss", "brier")
@@ -124,6 +125,7 @@ def design(X, rows, block=None):
     )
 
 
+@one_blas_thread
 def predict_evidence(estimator, X, kind, classes):
     """Predictions of a fitted estimator in the form a metric needs.
 

@@ -16,7 +16,7 @@ PACKAGE = Path(fairuse_estimators.__file__).parent
 #: The stages in the order data flows through them. A module may import only
 #: modules of earlier layers, and views import only other views.
 LAYERS = [
-    ["_version", "exceptions", "_files"],
+    ["_version", "exceptions", "_files", "_threads"],
     ["_groups"],
     ["_pool"],
     ["_metrics"],
