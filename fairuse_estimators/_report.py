@@ -414,7 +414,8 @@ class FairUseReport:
             family; ``inf`` when no possible gain is) and ``rationality``;
             ``worst_envy`` (the largest risk reduction the group would get
             from another group's predictions; negative when its own are
-            best), ``envied_group``, ``p_envy_gain``, ``p_envy_violation``
+            best), ``envied_group`` (that other group, ``""`` when the
+            group envies none), ``p_envy_gain``, ``p_envy_violation``
             and ``envy_freeness``; for a classifier, one ``risk_<variant>``
             column per personalized variant; and ``note``.
 
@@ -763,8 +764,10 @@ def _envy_columns(arrays, labels):
         others = np.arange(m) != g
         if np.isfinite(reduction[g]).any():
             envied = int(np.nanargmax(reduction[g]))
-            columns["worst_envy"][g] = reduction[g, envied]
-            columns["envied_group"][g] = labels[envied]
+            # + 0.0: an equal pair is no envy, shown as 0, never -0.
+            columns["worst_envy"][g] = reduction[g, envied] + 0.0
+            if reduction[g, envied] > 0:
+                columns["envied_group"][g] = labels[envied]
         verdict = pair_verdicts[g, others]
         if (verdict == "untested").all():
             continue

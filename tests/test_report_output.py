@@ -293,3 +293,31 @@ def test_report_draws_dollar_signs_as_written(tmp_path):
     for ax in (display.ax_, display.envy_ax_):
         shown = [Text()._preprocess_math(t.get_text()) for t in ax.get_xticklabels()]
         assert shown == [("$\\foo$", False), ("income $10k-$20k", False)]
+
+
+def test_no_envy_names_no_group_and_shows_no_negative_zero():
+    """Check a group served exactly as well by every other group's
+    predictions: worst_envy is 0 (never -0) and it envies nobody, while a
+    group that envies names whom."""
+    report = FairUseReport(
+        metric="error",
+        group_columns=["g"],
+        groups=[("a",), ("b",), ("c",)],
+        n=[30, 30, 30],
+        risks=[[0.2, 0.2, 0.2, 0.2], [0.2, 0.1, 0.3, 0.3], [0.4, 0.4, 0.4, 0.3]],
+        variants=["generic", "personalized"],
+        candidate_variants=["generic", "personalized", "personalized", "personalized"],
+        candidate_groups=[-1, 0, 1, 2],
+        models=["personalized"],
+        assignments=[[1, 2, 3]],
+        notes=["", "", ""],
+    )
+    frame = report.to_frame()
+    equal, envious, content = frame.loc["a"], frame.loc["b"], frame.loc["c"]
+    assert equal.worst_envy == 0 and not np.signbit(equal.worst_envy)
+    assert equal.envied_group == ""
+    assert envious.worst_envy == pytest.approx(0.2)  # its own 0.3, a's 0.1
+    assert envious.envied_group == "a"
+    assert content.worst_envy == pytest.approx(-0.1) and content.envied_group == ""
+    record = json.loads(report.to_json())["models"]["personalized"]["groups"][0]
+    assert record["worst_envy"] == 0 and str(record["worst_envy"]) == "0.0"
