@@ -9,7 +9,6 @@ arguments; only results are stored on the estimator.
 
 import warnings
 from numbers import Integral, Real
-from types import MappingProxyType
 
 import numpy as np
 from sklearn.base import (
@@ -41,15 +40,15 @@ from ._groups import (
     naming_nonfinite,
     resolve_group_columns,
     split_columns,
-    unseen_message,
+    warn_unseen,
 )
 from ._metrics import METRICS, check_metric_support, risk_matrix
 from ._pool import VARIANTS, Pool, audited_models, check_variants
-from ._routing import gate_kind, graded_routes, route, routing_notes
+from ._routing import Routing, gate_kind, graded_routes, route, routing_notes
 from ._stats import TEST_CONSTRAINTS, check_test_options
 from ._variants import LOSS_KINDS, check_base, predict_routed, variant_blocks
 from ._version import __version__
-from .exceptions import FairUseVersionWarning, UnseenGroupWarning, caller_stacklevel
+from .exceptions import FairUseVersionWarning, caller_stacklevel
 
 #: The parameters of the tests, in the order of check_test_options.
 _TEST_PARAMS = ("test", "alpha", "correction", "n_bootstrap", "random_state", "family")
@@ -709,7 +708,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
             Features, group columns included. Rows with a missing or unseen
-            group value are left out and counted as withheld.
+            group value are left out and counted as withheld; unseen ones
+            with an :class:`~fairuse_estimators.UnseenGroupWarning`.
         y : array-like of shape (n_samples,)
             True labels, among ``classes_``.
         metric, test, alpha, correction, family, n_bootstrap, random_state : \
@@ -741,7 +741,12 @@ default=None
         codes = encoded_labels(y, self.classes_, "seen during fit")
         check_metric_support(metric, self.estimators_["generic"], len(self.classes_))
         X_features, columns = self._split_X(X)
-        group_ids, _ = self._encoding.transform(columns, self._group_column_names())
+        group_ids, unseen = self._encoding.transform(
+            columns, self._group_column_names()
+        )
+        warn_unseen(
+            unseen, "These rows are left out of the audit and counted as withheld."
+        )
         pool = self._pool()
         evidence = score_pool(
             self.estimators_, self._encoding, pool, X_features, codes, group_ids,
@@ -759,7 +764,8 @@ default=None
 
     @property
     def routing_(self):
-        """Read-only mapping ``group -> (variant, reported group or None)``."""
+        """Read-only mapping ``group -> (variant, reported group or None)``,
+        printed one group per line, with :meth:`~._routing.Routing.to_json`."""
         check_is_fitted(self)
         routing = {}
         for group, candidate in zip(self.groups_, self._route):
@@ -768,7 +774,7 @@ default=None
                 self._candidate_variant[candidate],
                 None if reported < 0 else self.groups_[reported],
             )
-        return MappingProxyType(routing)
+        return Routing(routing, self._group_column_names())
 
     # ------------------------------------------------------------- prediction
 
@@ -781,18 +787,9 @@ default=None
         X_features, columns = self._split_X(X)
         names = self._group_column_names()
         group_ids, unseen = self._encoding.transform(columns, names)
-        if unseen:
-            message = unseen_message(unseen)
-            if self.handle_unknown == "error":
-                raise ValueError(
-                    message + " Set handle_unknown='generic' to score them with "
-                    "the generic model."
-                )
-            warnings.warn(
-                message + " These rows are scored by the generic model.",
-                UnseenGroupWarning,
-                stacklevel=caller_stacklevel(),
-            )
+        warn_unseen(
+            unseen, "These rows are scored by the generic model.", self.handle_unknown
+        )
         with self._naming_nonfinite(X_features):
             return predict_routed(
                 self.estimators_, self._encoding, self._pool(), self._route,

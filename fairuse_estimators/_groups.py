@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_array
 
-from .exceptions import ManyGroupsWarning
+from .exceptions import ManyGroupsWarning, UnseenGroupWarning, caller_stacklevel
 
 WITHHELD = -2
 UNSEEN = -1
@@ -236,6 +236,22 @@ def encode_groups(columns, names, stacklevel=1):
         encoding, names, int((group_ids >= 0).sum()), stacklevel=stacklevel + 1
     )
     return encoding, group_ids
+
+
+def warn_unseen(unseen, consequence, handle_unknown="generic"):
+    """Warn of rows with unseen group values, saying what becomes of them,
+    or raise with ``handle_unknown="error"``."""
+    if not unseen:
+        return
+    message = unseen_message(unseen)
+    if handle_unknown == "error":
+        raise ValueError(
+            message + " Set handle_unknown='generic' to score them with the "
+            "generic model."
+        )
+    warnings.warn(
+        f"{message} {consequence}", UnseenGroupWarning, stacklevel=caller_stacklevel()
+    )
 
 
 def unseen_message(unseen):

@@ -202,3 +202,19 @@ def smallest_reaching(reaches, high):
         else:
             low = middle
     return high
+
+
+def model_power(statistics, k, m):
+    """Model ``k``'s rationality and envy power, read from a report's
+    statistics: for each, the inputs, the power against the largest
+    possible gain and the detectable gains. Statistics saved before power
+    was kept have none: nothing is then untestable."""
+    statistics = statistics or {}
+    found = {}
+    for key, shape in (("rationality", (m,)), ("envy", (m, m))):
+        if f"{key}_power" in statistics:
+            inputs = np.asarray(statistics[f"{key}_power"], float)[k]
+        else:
+            inputs = np.full((*shape, len(POWER_FIELDS)), np.nan)
+        found[key] = (inputs, comparison_power(inputs), detectable_gains(inputs))
+    return found

@@ -16,7 +16,7 @@ from . import _html, _text
 from ._files import write_atomic
 from ._groups import group_label
 from ._pool import PERSONALIZED, Pool, find_candidate
-from ._power import POWER, POWER_FIELDS, P, comparison_power, detectable_gains
+from ._power import POWER, P, model_power
 from ._stats import FIELD, SAME_AS_GENERIC, STAT_FIELDS, comparison_gains, verdicts
 from ._version import __version__
 
@@ -324,7 +324,6 @@ class FairUseReport:
 
     def _compute_arrays(self, k):
         m = len(self.n)
-        stats = self.statistics or {}
         if self.statistics is None:
             rationality = np.full((m, len(STAT_FIELDS)), np.nan)
             envy = np.full((m, m, len(STAT_FIELDS)), np.nan)
@@ -336,14 +335,8 @@ class FairUseReport:
                 key: self.statistics[f"{key}_untested"][k]
                 for key in ("rationality", "envy")
             }
-        # Reports saved before power was kept have none: nothing untestable.
-        power = {
-            key: np.asarray(stats[f"{key}_power"], float)[k]
-            if f"{key}_power" in stats
-            else np.full((*shape, len(POWER_FIELDS)), np.nan)
-            for key, shape in (("rationality", (m,)), ("envy", (m, m)))
-        }
-        largest_power = {key: comparison_power(v) for key, v in power.items()}
+        power = model_power(self.statistics, k, m)
+        largest_power = {key: found[1] for key, found in power.items()}
         model = self.assignments[k]
         cross = np.full((m, m), np.nan)
         available = model >= 0
@@ -378,8 +371,8 @@ class FairUseReport:
             ),
             "envy_verdicts": _verdicts(envy, self.alpha, largest_power["envy"]),
             "largest_power": largest_power,
-            "largest_gain": power["rationality"][:, P["largest"]],
-            "detectable": {key: detectable_gains(v) for key, v in power.items()},
+            "largest_gain": power["rationality"][0][:, P["largest"]],
+            "detectable": {key: found[2] for key, found in power.items()},
         }
 
     def _index(self):

@@ -9,9 +9,13 @@
 - :func:`routing_notes`: why a group stayed on the generic model.
 """
 
+import json
+from collections.abc import Mapping
+
 import numpy as np
 
 from ._audit import envy_statistics
+from ._groups import group_label
 from ._metrics import risk_matrix
 from ._pool import Pool, own_candidates, own_mask, preference
 from ._stats import (
@@ -301,3 +305,54 @@ def routing_notes(risks, n, notes, below, metric, min_gain):
         if reason is not None:
             notes[g] = "; ".join(filter(None, [notes[g], f"kept generic: {reason}"]))
     return notes
+
+
+class Routing(Mapping):
+    """Read-only map ``group -> (variant, reported group or None)``.
+
+    Printed as one line per group; :meth:`to_records` and :meth:`to_json`
+    give it with the group columns named.
+    """
+
+    def __init__(self, routes, group_columns):
+        self._routes = dict(routes)
+        self._columns = list(group_columns)
+
+    def __getitem__(self, group):
+        return self._routes[group]
+
+    def __iter__(self):
+        return iter(self._routes)
+
+    def __len__(self):
+        return len(self._routes)
+
+    def __repr__(self):
+        lines = [f"Routing of {len(self)} groups by {', '.join(self._columns)}:"]
+        for group, (variant, reported) in self._routes.items():
+            served = variant
+            if reported is not None and reported != group:
+                served += f" as ({group_label(reported)})"
+            lines.append(f"  ({group_label(group)}) -> {served}")
+        return "\n".join(lines)
+
+    def to_records(self):
+        """One JSON-compatible record per group: its values by column, the
+        variant, and the reported group's values (``None`` for generic)."""
+
+        def named(group):
+            values = [v.item() if isinstance(v, np.generic) else v for v in group]
+            return dict(zip(self._columns, values))
+
+        return [
+            {
+                "group": named(group),
+                "variant": variant,
+                "reported_group": None if reported is None else named(reported),
+            }
+            for group, (variant, reported) in self._routes.items()
+        ]
+
+    def to_json(self, indent=2):
+        """The records as JSON text."""
+        return json.dumps(self.to_records(), indent=indent)

@@ -1,5 +1,6 @@
 """Tests of FairUseClassifier: fitting, routing, prediction and the sklearn face."""
 
+import json
 import warnings
 
 import numpy as np
@@ -207,6 +208,17 @@ def test_fairuse_classifier_unseen_group_warns_and_gets_generic(heart, scaled_lr
     assert_allclose(proba, clf.estimators_["generic"].predict_proba(features))
 
 
+def test_audit_warns_of_unseen_groups_and_counts_them_withheld(heart, scaled_lr):
+    """Check that audit rows of an unseen group are named, then withheld."""
+    X, y = heart
+    clf = _fit_heart(heart, scaled_lr)
+    new = X.assign(sex=np.where(np.arange(len(X)) < 40, "intersex", X["sex"]))
+    with pytest.warns(UnseenGroupWarning, match="'intersex' in column 'sex'.*left out"):
+        report = clf.audit(new, y)
+    assert report.n_withheld == 40
+    assert report.n.sum() == len(X) - 40
+
+
 def test_fairuse_classifier_unseen_combination_warns():
     """Check that an unseen combination of seen levels warns and gets generic."""
     X, y = random_grouped_data(0, levels=(2, 2))
@@ -352,6 +364,30 @@ def test_fairuse_classifier_routing_is_read_only(heart, scaled_lr):
     clf = _fit_heart(heart, scaled_lr)
     with pytest.raises(TypeError):
         clf.routing_[("male", "<60")] = ("generic", None)
+
+
+def test_routing_prints_a_line_per_group_and_writes_json(heart, scaled_lr):
+    """Check that routing_ reads as a table and round-trips through JSON."""
+    clf = _fit_heart(heart, scaled_lr).set_params(routing="best")
+    clf.fit(*heart)
+    text = repr(clf.routing_).splitlines()
+    assert text[0] == "Routing of 4 groups by sex, age_group:"
+    for line, (group, (variant, reported)) in zip(text[1:], clf.routing_.items()):
+        assert line.startswith(f"  ({', '.join(group)}) -> {variant}")
+        if reported not in (None, group):  # served by another group's model
+            assert line.endswith(f" as ({', '.join(reported)})")
+    records = json.loads(clf.routing_.to_json())
+    assert [r["group"] for r in records] == [
+        dict(zip(HEART_GROUPS, g)) for g in clf.groups_
+    ]
+    assert {
+        tuple(r["group"].values()): (
+            r["variant"],
+            None if r["reported_group"] is None
+            else tuple(r["reported_group"].values()),
+        )
+        for r in records
+    } == dict(clf.routing_)  # fmt: skip
 
 
 def test_fairuse_classifier_decision_function(heart, scaled_lr):
