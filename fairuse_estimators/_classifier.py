@@ -303,6 +303,11 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     of each group: a fair-use guarantee is a statement about people, not
     about weights.
 
+    A fit makes tens of base fits; the warnings they raise (a
+    ``ConvergenceWarning``, say) come back as one warning per category,
+    saying how many fits of each variant raised it and what the first said,
+    and your warning filters apply to it as usual.
+
     Cost: with ``m`` groups and ``K`` folds the classifier performs
     ``(K + 1) * (3 + m)`` base fits (fewer when groups are below
     ``min_group_size`` and get no decoupled model) and scores each of the

@@ -12,6 +12,7 @@
 """
 
 import sys
+import warnings
 from contextlib import nullcontext
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -30,6 +31,7 @@ from ._variants import (
     fit_and_score,
     predict_evidence,
 )
+from .exceptions import caller_stacklevel
 
 # ------------------------------------------------------------- fit params
 
@@ -331,10 +333,10 @@ def fit_tasks(data, train, evaluate, keep):
         loss_rows = None
         if gated and evaluate is not None:
             loss_rows = [_own_rows(data.group_ids, evaluate, g) for g in reported]
-        call = delayed(fit_and_score)(
-            data.base, data.X, data.y, rows, block, scored, loss_rows=loss_rows,
-            **common,
-        )  # fmt: skip
+        call = (
+            (data.base, data.X, data.y, rows, block, scored),
+            {"loss_rows": loss_rows, **common},
+        )
         return variant, group, call
 
     tasks = [task("generic", None, train, None, [None], [-1])]
@@ -351,21 +353,54 @@ def fit_tasks(data, train, evaluate, keep):
 
 
 def run_tasks(tasks, what, n_jobs=None, verbose=0):
-    """Run the fits, reporting each as it finishes when ``verbose``."""
+    """Run the fits, reporting each as it finishes when ``verbose``; the
+    warnings the fits raise come back as one summary per kind of warning."""
     if verbose:
         print(f"[FairUseClassifier] {what}: {len(tasks)} fits", file=sys.stderr)
-    results = []
+    results, caught = [], []
+    calls = (
+        delayed(fit_and_score_with_warnings)(*args, **kwargs)
+        for _, _, (args, kwargs) in tasks
+    )
     # A generator reports each fit as it finishes, in order.
-    for done, result in enumerate(
-        Parallel(n_jobs=n_jobs, return_as="generator")(call for _, _, call in tasks),
-        start=1,
+    for done, (result, raised) in enumerate(
+        Parallel(n_jobs=n_jobs, return_as="generator")(calls), start=1
     ):
         results.append(result)
+        caught.append(raised)
         if verbose:
             print(
                 f"[FairUseClassifier] fits done: {done}/{len(tasks)}", file=sys.stderr
             )
+    _summarize_warnings(caught, [variant for variant, _, _ in tasks])
     return [(variant, g, result) for (variant, g, _), result in zip(tasks, results)]
+
+
+def fit_and_score_with_warnings(*args, **kwargs):
+    """Run one fit (:func:`fit_and_score`); return its result and the
+    warnings it raised."""
+    with warnings.catch_warnings(record=True) as raised:
+        warnings.simplefilter("always")
+        result = fit_and_score(*args, **kwargs)
+    return result, [(w.category, str(w.message)) for w in raised]
+
+
+def _summarize_warnings(caught, variants):
+    """One warning per category for the many fits of a fit, naming how many
+    fits of each variant raised it, with the first message."""
+    by_category = {}
+    for variant, raised in zip(variants, caught):
+        for category, message in dict.fromkeys(raised):
+            counts, first = by_category.setdefault(category, ({}, message))
+            counts[variant] = counts.get(variant, 0) + 1
+    for category, (counts, first) in by_category.items():
+        where = ", ".join(f"{variant} {n}" for variant, n in counts.items())
+        warnings.warn(
+            f"{sum(counts.values())} of {len(variants)} base fits raised "
+            f"{category.__name__} ({where}). The first said: {first}",
+            category,
+            stacklevel=caller_stacklevel(),
+        )
 
 
 def cross_fit(data, pool, splits, refit, metric, n_jobs=None, verbose=0):

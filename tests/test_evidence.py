@@ -1,13 +1,17 @@
 """Making evidence: splits, eligibility, cross-fitting and scoring, stage by stage."""
 
+import warnings
+
 import numpy as np
 import pytest
-from conftest import random_grouped_data
+from conftest import HEART_GROUPS, random_grouped_data
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
+from fairuse_estimators import FairUseClassifier
 from fairuse_estimators._evidence import (
     check_training_classes,
     decoupled_groups,
@@ -158,3 +162,32 @@ def test_score_pool_and_score_reported_agree_with_predictions(world):
     for g in range(encoding.n_groups):
         as_g = np.column_stack([X, np.full(len(y), g)])
         assert_array_equal(reported.predictions[1 + g], model.predict(as_g))
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_base_fit_warnings_come_back_as_one_summary(heart, n_jobs):
+    """Check that the many fits' ConvergenceWarnings reach the caller once,
+    counted per variant, from processes too, and that filters still apply."""
+    X, y = heart
+    clf = FairUseClassifier(
+        LogisticRegression(max_iter=5),
+        group_columns=HEART_GROUPS,
+        random_state=0,
+        n_jobs=n_jobs,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    (warning,) = caught
+    assert warning.category is ConvergenceWarning
+    assert "fairuse_estimators" not in warning.filename
+    text = str(warning.message)
+    fits = int(text.split(" of ")[1].split()[0])
+    assert text.startswith(f"{fits} of {fits} base fits raised ConvergenceWarning")
+    assert "(generic 6, onehot 6, intersectional 6, decoupled" in text
+    assert "lbfgs failed to converge" in text
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clone(clf).fit(X, y)
+    assert caught == []
