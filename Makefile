@@ -14,12 +14,13 @@ demo: $(BIN)/python
 	$(BIN)/python -m pip install --quiet ".[plot]"
 	$(BIN)/fairuse demo --overwrite
 
-# The HTML report's screenshot test needs a headless Chromium; install it where
-# we can (root with apt-get), and let the test skip with its reason elsewhere.
+# The HTML report's screenshot test needs a headless Chromium. `make test` never
+# installs system packages: CI runs `make chromium` first (.ci/run), and where no
+# browser exists the test is skipped with its reason.
 chromium:
 	-@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && (apt-get install -y -qq chromium || (apt-get update -qq && apt-get install -y -qq chromium)); } || echo "chromium is not installed: the HTML screenshot test will be skipped"
 
-test: $(BIN)/python chromium
+test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev,docs]"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

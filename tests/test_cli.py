@@ -209,8 +209,8 @@ def test_fairuse_audit_html_renders_table_and_plot_in_chromium(threshold_csv, tm
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip(
-            "chromium is not installed (Debian package 'chromium'; `make test` "
-            "installs it as root with apt-get)"
+            "chromium is not installed (Debian package 'chromium'; `make chromium` "
+            "installs it as root with apt-get, as CI does)"
         )
     image_module = pytest.importorskip("matplotlib.image")
     page = tmp_path / "report.html"
