@@ -27,7 +27,8 @@ def check_matplotlib():
     except ImportError as exc:
         raise ImportError(
             "Plotting fair-use reports needs matplotlib, which is not installed. "
-            'Install it with: pip install "fairuse-estimators[plot]"'
+            "Install it with: pip install matplotlib (from a source checkout: "
+            'pip install ".[plot]")'
         ) from exc
 
 

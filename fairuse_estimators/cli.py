@@ -185,7 +185,8 @@ def _skops_io():
     except ImportError as exc:
         raise CommandError(
             "Saving and loading models needs skops, which is not installed; "
-            'install it with: pip install "fairuse-estimators[skops]"'
+            "install it with: pip install skops (from a source checkout: pip "
+            'install ".[skops]")'
         ) from exc
     return skops.io
 

@@ -27,8 +27,8 @@ class FairUseDisplay:
     significant envy-freeness violations are marked with ``*``.
 
     Use :meth:`from_report` or :meth:`from_estimator` to build one;
-    matplotlib is needed only to plot (``pip install
-    "fairuse-estimators[plot]"``).
+    matplotlib is needed only to plot (``pip install matplotlib``, or
+    ``pip install ".[plot]"`` from a source checkout).
 
     Parameters
     ----------
