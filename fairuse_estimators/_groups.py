@@ -64,12 +64,22 @@ def resolve_group_columns(group_columns, n_features, feature_names=None):
                 raise ValueError(
                     f"group_columns names the column {column!r}, but X has no "
                     "column names. Pass a pandas DataFrame or give integer "
-                    "positions instead."
+                    "positions instead; after a ColumnTransformer in a "
+                    "pipeline, call its set_output(transform='pandas')."
                 )
             if column not in names:
+                prefixed = [n for n in names if str(n).endswith(f"__{column}")]
+                hint = (
+                    f" It holds {prefixed[0]!r}: a ColumnTransformer upstream "
+                    "prefixes its output names; create it with "
+                    "verbose_feature_names_out=False to keep the group "
+                    "column's name."
+                    if prefixed
+                    else ""
+                )
                 raise ValueError(
                     f"The group column {column!r} is not a column of X. "
-                    f"X has the columns {names!r}."
+                    f"X has the columns {names!r}.{hint}"
                 )
             positions.append(names.index(column))
         else:

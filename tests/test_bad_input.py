@@ -7,10 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.compose import make_column_transformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression
 from sklearn.multiclass import OutputCodeClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import threadpool_limits
@@ -497,3 +500,33 @@ def test_fairuse_classifier_duplicate_column_names(fitted):
     doubled = pd.concat([X, X[["f0"]]], axis=1)
     with pytest.raises(ValueError, match=r"X has the columns \['f0'\] more than once"):
         _fit(doubled, y)
+
+
+def test_group_columns_behind_a_column_transformer_say_how_to_keep_them(heart):
+    """Check the two ways a ColumnTransformer upstream hides the group
+    columns, and that the advised settings make the pipeline fit."""
+    X, y = heart
+    numeric = [c for c in X.columns if c not in ("sex", "age_group")]
+
+    def pipeline(**options):
+        columns = make_column_transformer(
+            (StandardScaler(), numeric), remainder="passthrough", **options
+        )
+        return columns, make_pipeline(
+            columns,
+            FairUseClassifier(group_columns=["sex", "age_group"], random_state=0),
+        )
+
+    columns, pipe = pipeline()
+    with pytest.raises(ValueError, match="has no column names.*set_output"):
+        pipe.fit(X, y)
+    columns.set_output(transform="pandas")
+    with pytest.raises(
+        ValueError, match="holds 'remainder__sex'.*verbose_feature_names_out=False"
+    ):
+        pipe.fit(X, y)
+    columns, pipe = pipeline(verbose_feature_names_out=False)
+    columns.set_output(transform="pandas")
+    assert pipe.fit(X, y)[-1].groups_ == [
+        ("female", "60+"), ("female", "<60"), ("male", "60+"), ("male", "<60")
+    ]  # fmt: skip
