@@ -255,7 +255,8 @@ def plan_table(gains, **settings):
 
     Parameters
     ----------
-    gains : list of float
+    gains : str
+        Comma-separated gains, as ``fairuse plan --gains`` takes them.
     **settings : dict
         ``metric``, ``test``, ``alpha``, ``n_tests``, ``power``,
         ``disagreement`` and ``sd``, as in :func:`required_group_size`.
@@ -266,6 +267,12 @@ def plan_table(gains, **settings):
     header : list of str
     rows : list of list of str
     """
+    try:
+        gains = [float(g) for g in gains.split(",")]
+    except ValueError:
+        raise ValueError(
+            f"--gains must be comma-separated numbers; got {gains!r}."
+        ) from None
     rows = []
     disagreement = settings.get("disagreement")
     for gain in gains:

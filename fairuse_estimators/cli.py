@@ -37,6 +37,7 @@ from ._files import (
 )
 from ._planner import plan_table
 from ._text import fixed_width
+from ._version import __version__
 from .datasets import list_datasets, load_csv, load_dataset
 from .datasets._csv import read_frame
 
@@ -417,6 +418,9 @@ def build_parser():
         description="Use group attributes in a classifier only where they help "
         "every group, and audit that they do.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     sub = commands.add_parser(
         "demo",
@@ -517,14 +521,8 @@ def _plan_parser(commands):
 
 def plan(args):
     """Print the rows per group needed to detect each gain."""
-    try:
-        gains = [float(g) for g in args.gains.split(",")]
-    except ValueError:
-        raise CommandError(
-            f"--gains must be comma-separated numbers; got {args.gains!r}."
-        ) from None
     title, header, rows = plan_table(
-        gains, metric=args.metric, test=args.test, alpha=args.alpha,
+        args.gains, metric=args.metric, test=args.test, alpha=args.alpha,
         n_tests=args.tests, power=args.power, disagreement=args.disagreement,
         sd=args.sd,
     )  # fmt: skip

@@ -16,8 +16,9 @@ from conftest import HEART_GROUPS, assert_one_line_error, fairuse, threshold_dat
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.tree import DecisionTreeClassifier
 
-from fairuse_estimators import FairUseClassifier
+from fairuse_estimators import FairUseClassifier, __version__
 from fairuse_estimators._estimators import make_estimator
+from fairuse_estimators.cli import main
 from fairuse_estimators.datasets import load_heart
 from fairuse_estimators.plotting import VERDICT_COLORS
 
@@ -271,3 +272,10 @@ def test_fairuse_audit_passes_the_gate_options(
     report = json.loads((tmp_path / "a.json").read_text())
     routes = {row["route"] for row in report["models"]["routed"]["groups"]}
     assert (routes != {"generic"}) is personalized
+
+
+def test_fairuse_version_prints_the_package_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"fairuse {__version__}"
