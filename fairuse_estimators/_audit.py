@@ -457,8 +457,9 @@ def audit_fair_use(
     random_state : int, RandomState instance or None, default=None
         Seeds the bootstrap resampling.
     verbose : int, default=0
-        When positive, print the progress of the tests to stderr, one
-        ``"<test>: group k/m"`` line per group.
+        1 prints one line to stderr as the tests start, ``"<test>: K tests
+        on m groups"``; 2 and more one ``"<test>: group k/m"`` line per
+        group.
 
     Returns
     -------

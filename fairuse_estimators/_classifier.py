@@ -250,9 +250,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         estimator's own ``random_state`` is left as given.
 
     verbose : int, default=0
-        Print progress to stderr when positive: the number of fits done out
-        of the total, and the groups whose paired tests (in ``fit`` and
-        :meth:`audit`) are running.
+        Print progress to stderr when positive: with 1, a line per stage
+        (the fits, each quarter of them done, the paired tests in ``fit``
+        and :meth:`audit`); with 2 and more, a line per fit and per group
+        tested.
 
     Attributes
     ----------

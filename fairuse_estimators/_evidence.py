@@ -368,7 +368,9 @@ def run_tasks(tasks, what, n_jobs=None, verbose=0):
     ):
         results.append(result)
         caught.append(raised)
-        if verbose:
+        # verbose=1: a line per quarter of the fits; 2 and more: every fit.
+        quarter = done * 4 // len(tasks) > (done - 1) * 4 // len(tasks)
+        if verbose > 1 or (verbose and quarter):
             print(
                 f"[FairUseClassifier] fits done: {done}/{len(tasks)}", file=sys.stderr
             )

@@ -310,8 +310,8 @@ def paired_tests(evidence, risks, comparisons, options, verbose=0):
         Rows ``(group, a, b)``; the gain is ``R[g, a] - R[g, b]``.
     options : TestOptions
     verbose : int, default=0
-        When positive, print ``"<test>: group k/m"`` to stderr as the
-        tests of each group start.
+        1 prints one line to stderr, ``"<test>: K tests on m groups"``; 2 and
+        more print ``"<test>: group k/m"`` as the tests of each group start.
 
     Returns
     -------
@@ -323,8 +323,13 @@ def paired_tests(evidence, risks, comparisons, options, verbose=0):
     power = np.full((len(comparisons), len(POWER_FIELDS)), np.nan)
     untested, parts = [""] * len(comparisons), []
     tested_groups = np.unique(comparisons[:, 0])
+    if verbose == 1:
+        print(
+            f"{test}: {len(comparisons)} tests on {len(tested_groups)} groups",
+            file=sys.stderr,
+        )
     for step, g in enumerate(tested_groups, start=1):
-        if verbose:
+        if verbose > 1:
             print(f"{test}: group {step}/{len(tested_groups)}", file=sys.stderr)
         which = np.flatnonzero(comparisons[:, 0] == g)
         candidates, pairs = np.unique(comparisons[which, 1:], return_inverse=True)

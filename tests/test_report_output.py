@@ -203,21 +203,27 @@ def test_report_to_html_without_matplotlib_keeps_tables():
 
 
 def test_audit_fair_use_verbose_prints_test_progress(planted, capsys):
-    """Check that verbose=1 prints one bootstrap progress line per group."""
+    """Check that verbose=1 prints one line for the tests and verbose=2 one
+    bootstrap progress line per group."""
     personalized, generic, X, y = planted
-    audit_fair_use(
-        personalized,
-        X,
-        y,
-        group_columns="group",
-        generic=generic,
-        test="bootstrap",
-        n_bootstrap=50,
-        random_state=0,
-        verbose=1,
-    )
-    err = capsys.readouterr().err
-    assert [f"bootstrap: group {k}/3" for k in (1, 2, 3)] == err.splitlines()
+    for verbose in (1, 2):
+        audit_fair_use(
+            personalized,
+            X,
+            y,
+            group_columns="group",
+            generic=generic,
+            test="bootstrap",
+            n_bootstrap=50,
+            random_state=0,
+            verbose=verbose,
+        )
+        lines = capsys.readouterr().err.splitlines()
+        if verbose == 1:
+            # Rationality of 3 groups and envy of 3 x 2 pairs.
+            assert lines == ["bootstrap: 9 tests on 3 groups"]
+        else:
+            assert lines == [f"bootstrap: group {k}/3" for k in (1, 2, 3)]
     audit_fair_use(personalized, X, y, group_columns="group", generic=generic)
     assert capsys.readouterr().err == ""
 
@@ -238,11 +244,14 @@ def test_fairuse_classifier_verbose_prints_fits_and_tests(heart, scaled_lr, caps
     err = capsys.readouterr().err.splitlines()
     fits = [line for line in err if "fits done:" in line]
     total = int(fits[0].split("/")[1])
-    assert fits[:total] == [
-        f"[FairUseClassifier] fits done: {k}/{total}" for k in range(1, total + 1)
-    ]
-    assert "bootstrap: group 4/4" in err
+    # One line per quarter of the fits done, the last at the total.
+    done = [int(line.split(": ")[1].split("/")[0]) for line in fits]
+    assert len(done) == 4 and done[-1] == total
+    assert done == [-(-total * q // 4) for q in (1, 2, 3, 4)]
+    assert any(line.startswith("bootstrap: ") and "on 4 groups" in line for line in err)
     clf.audit(X, y)
+    assert "bootstrap: group 1/4" not in capsys.readouterr().err
+    clf.set_params(verbose=2).audit(X, y)
     assert "bootstrap: group 1/4" in capsys.readouterr().err.splitlines()
 
 
