@@ -57,7 +57,7 @@ def fragment(report, plots=True):
     parts = [
         '<div class="fairuse-report">',
         f"<style>{CSS}</style>",
-        f"<h2>Fair-use audit: {esc(report.metric)} (lower is better)</h2>",
+        f"<h2>Fair-use audit: {esc(_text.measure(report))}</h2>",
         f"<p>{esc(report.evidence)}; {settings['test']} test at alpha="
         f"{settings['alpha']} with {esc(settings['correction'])} correction; "
         f"{report.n_withheld} withheld rows.</p>",

@@ -15,6 +15,19 @@ def number(value, signed=False):
     return f"{value:+.3f}" if signed else f"{value:.3f}"
 
 
+def measure(report):
+    """What the tables show: AUC itself (higher is better) for ``auc``,
+    whose risk is ``1 - AUC``; the risk (lower is better) otherwise."""
+    if report.metric == "auc":
+        return "AUC (higher is better; gains are AUC gains)"
+    return f"risk {report.metric} (lower is better)"
+
+
+def shown(report, risk):
+    """A risk as the tables show it: as AUC for ``auc``."""
+    return 1.0 - risk if report.metric == "auc" else risk
+
+
 def detectable(value):
     """A minimum detectable gain: ``none`` when no possible gain is,
     ``-`` when the comparison was not tested."""
@@ -81,8 +94,8 @@ def group_table(report, model=None):
         [
             label,
             str(row.n),
-            number(row.risk_generic),
-            number(row.risk_personalized),
+            number(shown(report, row.risk_generic)),
+            number(shown(report, row.risk_personalized)),
             with_interval(row.gain, row.gain_low, row.gain_high),
             detectable(row.detectable_gain),
             # The deployed route; the graded one may mix folds' routes.
@@ -104,7 +117,7 @@ def model_table(report):
     table = report.summary_table()
     header = [
         "model",
-        "risk",
+        "AUC" if report.metric == "auc" else "risk",
         "generic",
         "gain",
         "best group gain",
@@ -116,8 +129,8 @@ def model_table(report):
     rows = [
         [
             model,
-            number(row.risk),
-            number(row.risk_generic),
+            number(shown(report, row.risk)),
+            number(shown(report, row.risk_generic)),
             number(row.gain, signed=True),
             number(row.best_group_gain, signed=True),
             number(row.worst_group_gain, signed=True),
@@ -176,7 +189,7 @@ def headline(report):
     """The first line: the risk, the test and how the risks were estimated."""
     settings = dict(settings_items(report))
     return (
-        f"Fair-use audit: risk {report.metric} (lower is better), "
+        f"Fair-use audit: {measure(report)}, "
         f"{settings['test']} test at alpha={settings['alpha']} with "
         f"{settings['correction']} correction; {report.evidence}; "
         f"{report.n_withheld} withheld rows"

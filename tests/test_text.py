@@ -80,3 +80,32 @@ def test_text_cells_and_alignment():
     assert _text.with_interval(0.1, float("nan"), 0.2) == "+0.100"
     lines = _text.fixed_width(["name", "n"], [["a", "10"], ["bbb", "2"]])
     assert lines == ["name   n", "a     10", "bbb    2"]
+
+
+def test_auc_reports_read_as_auc_higher_is_better():
+    """Check that an AUC report shows AUC, not its risk 1 - AUC, in text
+    and HTML, with gains unchanged (an AUC gain is a risk reduction)."""
+    from fairuse_estimators import FairUseReport
+
+    report = FairUseReport(
+        metric="auc",
+        group_columns=["g"],
+        groups=[("a",), ("b",)],
+        n=[40, 40],
+        risks=[[0.30, 0.20], [0.25, 0.35]],
+        variants=["generic", "personalized"],
+        candidate_variants=["generic", "personalized"],
+        candidate_groups=[-1, -1],
+        models=["personalized"],
+        assignments=[[1, 1]],
+        notes=["", ""],
+    )
+    text = report.summary()
+    assert text.startswith("Fair-use audit: AUC (higher is better; gains are AUC")
+    rows = {line.split()[0]: line.split() for line in text.splitlines()[7:9]}
+    assert rows["a"][2:5] == ["0.700", "0.800", "+0.100"]
+    assert rows["b"][2:5] == ["0.750", "0.650", "-0.100"]
+    assert "AUC" in text.split("Models")[1].splitlines()[1].split()
+    assert "<h2>Fair-use audit: AUC (higher is better" in report.to_html(plots=False)
+    # The frames stay in risk units, as documented.
+    assert report.to_frame().loc["a", "risk_generic"] == 0.30
