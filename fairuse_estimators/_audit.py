@@ -151,8 +151,7 @@ def _test_families(evidence, risks, families, options, verbose=0):
         index[keep] = rows
         where.append(index)
         start += keep.sum()
-    _adjust(results, options)
-    _planning_levels(results, power, options)
+    _adjust(results, power, options)
     for result, index in zip(results, where):
         tested = index >= 0
         entries = result[tested]
@@ -186,50 +185,38 @@ def _sized_bootstrap(options, wanted):
     return options._replace(n_bootstrap=max(options.n_bootstrap, replicates))
 
 
-def _adjust(results, options):
+def _adjust(results, power, options):
     """Adjusted p-values within each family of each model: the four of each
-    condition and direction, or one over all of a model's tests."""
+    condition and direction, or one over all of a model's tests; and the
+    level each gain test is planned at, ``alpha`` over the size of its
+    family (the first step of Holm's procedure)."""
     for k in range(len(results[0])):
         blocks = [
-            (result[k], FIELD[raw], FIELD[f"{raw}_adjusted"])
-            for result in results
+            (result[k], FIELD[raw], FIELD[f"{raw}_adjusted"], inputs[k])
+            for result, inputs in zip(results, power)
             for raw in ("p_gain", "p_violation")
         ]
         if options.family == "model":
             values = np.concatenate(
-                [block[..., raw].ravel() for block, raw, _ in blocks]
+                [block[..., raw].ravel() for block, raw, _, _ in blocks]
             )
             adjusted = adjust_pvalues(values, options.correction)
+            sizes = [(~np.isnan(values)).sum()] * len(blocks)
             start = 0
-            for block, _, into in blocks:
+            for block, _, into, _ in blocks:
                 size = block[..., into].size
                 block[..., into] = adjusted[start : start + size].reshape(
                     block.shape[:-1]
                 )
                 start += size
         else:
-            for block, raw, into in blocks:
+            sizes = [(~np.isnan(block[..., raw])).sum() for block, raw, _, _ in blocks]
+            for block, raw, into, _ in blocks:
                 block[..., into] = adjust_pvalues(block[..., raw], options.correction)
-
-
-def _planning_levels(results, power, options):
-    """The level each gain test is planned at: ``alpha`` over the number of
-    tests in its family (the first step of Holm's procedure), the family as
-    :func:`_adjust` forms it."""
-    for k in range(len(results[0])):
-        tested = [~np.isnan(result[k][..., FIELD["p_gain"]]) for result in results]
-        if options.correction == "none":
-            sizes = [1] * len(results)
-        elif options.family == "model":
-            violations = sum(
-                (~np.isnan(result[k][..., FIELD["p_violation"]])).sum()
-                for result in results
-            )
-            sizes = [sum(t.sum() for t in tested) + violations] * len(results)
-        else:
-            sizes = [t.sum() for t in tested]
-        for inputs, size in zip(power, sizes):
-            inputs[k][..., P["level"]] = options.alpha / max(size, 1)
+        for (_, raw, _, inputs), size in zip(blocks, sizes):
+            if raw == FIELD["p_gain"]:
+                size = 1 if options.correction == "none" else max(size, 1)
+                inputs[..., P["level"]] = options.alpha / size
 
 
 def _level(alpha, p, adjusted):

@@ -66,6 +66,23 @@ def _spread_of(metric, test, disagreement, sd):
 _MEANS = ("error", "log_loss", "brier")
 
 
+def _power_function(metric, test, alpha, n_tests, disagreement, sd, power=0.5):
+    """Validate the settings once; return the test's kind and its power as a
+    function of ``(n, gain)``."""
+    test, level = _check_planning(metric, test, alpha, n_tests, power)
+    kind, spread = _spread_of(metric, test, disagreement, sd)
+
+    def power_at(n, gain):
+        if kind == "mcnemar":
+            return float(mcnemar_power(n, gain, spread(gain), level))
+        se = spread(gain) / np.sqrt(n)
+        if kind == "student":
+            return float(student_power(gain, se, n - 1, level))
+        return float(normal_power(gain, se, level))
+
+    return kind, power_at
+
+
 def planned_power(
     n, gain, *, metric="error", test="auto", alpha=0.1, n_tests=1,
     disagreement=None, sd=None,
@@ -106,14 +123,8 @@ def planned_power(
     >>> round(planned_power(395, 0.05, disagreement=0.2), 3)
     0.8
     """
-    test, level = _check_planning(metric, test, alpha, n_tests, 0.5)
-    kind, spread = _spread_of(metric, test, disagreement, sd)
-    n = _check_rows(n)
-    if kind == "mcnemar":
-        return float(mcnemar_power(n, gain, spread(gain), level))
-    if kind == "student":
-        return float(student_power(gain, spread(gain) / np.sqrt(n), n - 1, level))
-    return float(normal_power(gain, spread(gain) / np.sqrt(n), level))
+    _, power_at = _power_function(metric, test, alpha, n_tests, disagreement, sd)
+    return power_at(_check_rows(n), gain)
 
 
 def _check_rows(n):
@@ -164,8 +175,9 @@ def minimum_detectable_gain(
     >>> round(minimum_detectable_gain(200, disagreement=0.2), 3)
     0.071
     """
-    test, level = _check_planning(metric, test, alpha, n_tests, power)
-    kind, spread = _spread_of(metric, test, disagreement, sd)
+    kind, power_at = _power_function(
+        metric, test, alpha, n_tests, disagreement, sd, power
+    )
     n = _check_rows(n)
     if metric == "error" and disagreement is not None:
         largest = disagreement  # only disagreeing rows differ in error
@@ -173,16 +185,7 @@ def minimum_detectable_gain(
         largest = 1.0
     else:
         largest = max(1.0, 10 * sd)
-
-    def reaches(gain):
-        return (
-            planned_power(
-                n, gain, metric=metric, test=test, alpha=alpha, n_tests=n_tests,
-                disagreement=disagreement, sd=sd,
-            ) >= power
-        )  # fmt: skip
-
-    return float(smallest_reaching(reaches, largest))
+    return float(smallest_reaching(lambda g: power_at(n, g) >= power, largest))
 
 
 def required_group_size(
@@ -221,7 +224,7 @@ def required_group_size(
     """
     if isinstance(gain, bool) or not isinstance(gain, Real) or not gain > 0:
         raise ValueError(f"gain must be a positive number; got {gain!r}.")
-    test, _ = _check_planning(metric, test, alpha, n_tests, power)
+    _, power_at = _power_function(metric, test, alpha, n_tests, disagreement, sd, power)
     if disagreement is not None and gain > disagreement:
         raise ValueError(
             f"gain ({gain}) cannot exceed disagreement ({disagreement}): only "
@@ -229,12 +232,7 @@ def required_group_size(
         )
 
     def reaches(n):
-        return (
-            planned_power(
-                n, gain, metric=metric, test=test, alpha=alpha, n_tests=n_tests,
-                disagreement=disagreement, sd=sd,
-            ) >= power
-        )  # fmt: skip
+        return power_at(n, gain) >= power
 
     high = 2
     while not reaches(high):

@@ -119,14 +119,13 @@ def _kinds(inputs):
     return np.where(np.isfinite(kind), kind, 0).astype(np.intp)
 
 
-def comparison_power(inputs, gain=None):
-    """Power of each comparison against ``gain`` (its largest possible gain
-    for ``None``); ``nan`` where it was not tested.
+def largest_gain_power(inputs):
+    """Power of each comparison against its largest possible gain; ``nan``
+    where it was not tested.
 
     Parameters
     ----------
     inputs : ndarray of shape (..., len(POWER_FIELDS))
-    gain : ndarray or None
 
     Returns
     -------
@@ -134,9 +133,7 @@ def comparison_power(inputs, gain=None):
     """
     inputs = np.asarray(inputs, float)
     flat = inputs.reshape(-1, len(POWER_FIELDS))
-    largest = gain is None
-    gains = flat[:, P["largest"]] if largest else np.ravel(gain).astype(float)
-    power = _power_at(flat, gains, largest)
+    power = _power_at(flat, flat[:, P["largest"]], largest=True)
     return power.reshape(inputs.shape[:-1])
 
 
@@ -216,5 +213,5 @@ def model_power(statistics, k, m):
             inputs = np.asarray(statistics[f"{key}_power"], float)[k]
         else:
             inputs = np.full((*shape, len(POWER_FIELDS)), np.nan)
-        found[key] = (inputs, comparison_power(inputs), detectable_gains(inputs))
+        found[key] = (inputs, largest_gain_power(inputs), detectable_gains(inputs))
     return found
