@@ -8,6 +8,7 @@ arguments; only results are stored on the estimator.
 """
 
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,20 +20,14 @@ from sklearn.base import (
     clone,
 )
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    check_consistent_length,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted
 
 from ._audit import audit_models, empty_report, encoded_labels
+from ._estimators import check_nested_params
 from ._evidence import base_fit_params, fit_evidence, score_pool
 from ._groups import (
     column_names,
@@ -40,13 +35,22 @@ from ._groups import (
     naming_nonfinite,
     resolve_group_columns,
     split_columns,
+    validate_X,
     warn_unseen,
 )
+from ._levels import predict_levels
 from ._metrics import METRICS, check_metric_support, risk_matrix
 from ._pool import VARIANTS, Pool, audited_models, check_variants
+from ._reporting import audit_partial, fit_partial, reporting_routes
 from ._routing import Routing, gate_kind, graded_routes, route, routing_notes
 from ._stats import TEST_CONSTRAINTS, check_test_options
-from ._variants import LOSS_KINDS, check_base, predict_routed, variant_blocks
+from ._variants import (
+    LOSS_KINDS,
+    check_base,
+    encode_targets,
+    predict_routed,
+    variant_blocks,
+)
 from ._version import __version__
 from .exceptions import FairUseVersionWarning, caller_stacklevel
 
@@ -169,6 +173,24 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         group's own one-hot, intersectional and decoupled candidates, then
         other groups' candidates.
 
+    reporting : {"all", "partial"}, default="all"
+        What a person reports at prediction time.
+
+        - ``"all"``: all group attributes or none; a row with any group value
+          missing has withheld its group and gets the generic model.
+        - ``"partial"``: any subset of them. For every subset of the group
+          columns the classifier fits candidates that use only those columns
+          (one-hot, intersectional and decoupled on that subset) and routes
+          each *reporting group* (the values of the columns it reports),
+          from the coarsest up: a group keeps the best route it would get by
+          reporting less unless one of its own candidates is significantly
+          better, so that reporting more never leaves a group worse off on
+          the evidence. No candidate learns from which values are missing,
+          and a row that reports nothing gets the generic model trained on
+          everyone. ``reports_by_subset_`` holds a report per subset, with
+          the participatory tests and the columns each group must report;
+          at most 5 group columns (``2 ** k`` subsets each fit a pool).
+
     gate_loss : {"auto", "metric", "log_loss", "brier"}, default="auto"
         What ``routing="evidence"`` tests when it asks whether a group's own
         candidate beats the generic model.
@@ -276,7 +298,15 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     routing_ : mapping
         Read-only mapping ``group tuple -> (variant, reported group tuple)``;
-        ``("generic", None)`` for the generic model.
+        ``("generic", None)`` for the generic model. With
+        ``reporting="partial"``, one entry per reporting group, with
+        ``None`` for the columns it does not report, in the group and in the
+        reported group alike (the columns the route's model uses).
+
+    reports_by_subset_ : dict
+        With ``reporting="partial"``: the :class:`FairUseReport` of each
+        non-empty subset of the group columns, keyed by the tuple of their
+        names; the one of all columns is ``audit_report_``.
 
     estimators_ : dict
         The fitted variants: ``"generic"``, ``"onehot"`` and
@@ -406,6 +436,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "metric": [StrOptions(set(METRICS))],
         "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
         "routing": [StrOptions({"evidence", "best"})],
+        "reporting": [StrOptions({"all", "partial"})],
         "gate_loss": [StrOptions({"auto", "metric", *LOSS_KINDS})],
         "gate_family": [StrOptions({"all", "group"})],
         "min_gain": [Interval(Real, 0, None, closed="left")],
@@ -426,6 +457,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         metric="error",
         cv=5,
         routing="evidence",
+        reporting="all",
         gate_loss="auto",
         gate_family="all",
         min_gain=0.01,
@@ -446,6 +478,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.metric = metric
         self.cv = cv
         self.routing = routing
+        self.reporting = reporting
         self.gate_loss = gate_loss
         self.gate_family = gate_family
         self.min_gain = min_gain
@@ -473,14 +506,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         self : FairUseClassifier
         """
-        nested = sorted(key for key in params if key.startswith("estimator__"))
-        if nested and self.estimator is None and params.get("estimator") is None:
-            raise ValueError(
-                f"Cannot set {nested!r}: estimator=None stands for the default "
-                "LogisticRegression(max_iter=1000), which has no parameters to "
-                "tune here. Pass the base estimator explicitly, for example "
-                "FairUseClassifier(LogisticRegression(max_iter=1000), ...)."
-            )
+        check_nested_params(self.estimator, params)
         return super().set_params(**params)
 
     def _base_estimator(self):
@@ -491,38 +517,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     # ------------------------------------------------------------------ input
 
     def _validate_X(self, X, reset, y=None):
-        """Validate ``X`` (and ``y``) and record or check its columns.
-
-        DataFrames are checked for their columns only, so that group columns
-        of any dtype survive; arrays go through ``check_array`` with no dtype
-        conversion. Finiteness is left to the base estimator.
-        """
-        if hasattr(X, "iloc"):
-            repeated = X.columns[X.columns.duplicated()].unique().tolist()
-            if repeated:
-                raise ValueError(
-                    f"X has the columns {repeated!r} more than once; every column "
-                    "of X needs its own name."
-                )
-            if y is None:
-                validate_data(self, X, skip_check_array=True, reset=reset)
-            else:
-                validate_data(self, X, y, skip_check_array=True, reset=reset)
-                y = column_or_1d(y, warn=True)
-                check_consistent_length(X, y)
-            if X.shape[0] == 0:
-                raise ValueError(
-                    f"Found array with 0 sample(s) (shape={X.shape}) while a "
-                    "minimum of 1 is required."
-                )
-            return X, y
-        if isinstance(X, list | tuple):
-            # numpy would turn a list mixing numbers and text into all text.
-            X = np.asarray(X, dtype=object)
-        check = {"dtype": None, "ensure_all_finite": False, "reset": reset}
-        if y is None:
-            return validate_data(self, X, **check), None
-        return validate_data(self, X, y, **check)
+        return validate_X(self, X, reset, y)
 
     def _group_column_names(self):
         return column_names(
@@ -542,29 +537,19 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             X_features, names, type(self._base_estimator()).__name__
         )
 
-    def _encode_labels(self, y):
-        """Record ``classes_``; return the labels as codes."""
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"y has only one class ({self.classes_.tolist()[0]!r}); a "
-                "classifier needs at least two classes."
-            )
-        return encoder.transform(y)
+    def _settings(self, base, params):
+        """What every fit of the evidence stage shares."""
+        gate = gate_kind(self.routing, self.gate_loss, self.metric, base)
+        return {
+            "cv": self.cv, "variants": self.variants, "metric": self.metric,
+            "gate": gate, "min_group_size": self.min_group_size,
+            "classes": self.classes_, "params": params,
+            "random_state": self.random_state,
+        }  # fmt: skip
 
     def _check_fit_options(self, n_classes):
         """Multi-parameter rules that declarative constraints cannot express."""
         check_variants(self.variants)
-        if not isinstance(self.group_columns, str | Integral | None) and not len(
-            self.group_columns
-        ):
-            raise ValueError(
-                f"group_columns={self.group_columns!r} names no column. Name the "
-                "group attributes, or pass group_columns=None to fit the base "
-                "estimator on all of X."
-            )
         check_base(self._base_estimator(), self.metric, n_classes, self.gate_loss)
         return check_test_options(
             self.metric, **{name: getattr(self, name) for name in _TEST_PARAMS}
@@ -607,7 +592,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight, fit_params):
         """The recipe: groups, splits, cross-fitting, risks, routes, report."""
         X, y = self._validate_X(X, reset=True, y=y)
-        y = self._encode_labels(y)
+        self.classes_, y = encode_targets(y)
         options = self._check_fit_options(len(self.classes_))
         self.group_indices_ = resolve_group_columns(
             self.group_columns,
@@ -621,21 +606,15 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         names = self._group_column_names()
         X_features, columns = self._split_X(X)
+        if self.reporting == "partial":
+            return self._fit_partial(base, X_features, y, columns, params, options)
+        self._levels = None
         encoding, group_ids = encode_groups(
             columns, names, stacklevel=caller_stacklevel()
         )
         n_groups = encoding.n_groups
-        settings = {
-            "cv": self.cv,
-            "variants": self.variants,
-            "metric": self.metric,
-            "gate": gate_kind(self.routing, self.gate_loss, self.metric, base),
-            "min_group_size": self.min_group_size,
-            "classes": self.classes_,
-            "blocks": variant_blocks(encoding, group_ids),
-            "params": params,
-            "random_state": self.random_state,
-        }
+        settings = self._settings(base, params)
+        settings["blocks"] = variant_blocks(encoding, group_ids)
         evidence, estimators, pool, notes, estimated_by = fit_evidence(
             base, X_features, y, group_ids, n_groups, settings=settings,
             n_jobs=self.n_jobs, verbose=self.verbose,
@@ -667,7 +646,28 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.estimators_, self._route = estimators, routes
         return self
 
+    def _fit_partial(self, base, X_features, y, columns, params, options):
+        routing = {"routing": self.routing, "min_gain": self.min_gain,
+                   "family": self.gate_family}  # fmt: skip
+        self._levels, reports = fit_partial(
+            base, X_features, y, columns, self._group_column_names(),
+            self._settings(base, params), options, routing, n_jobs=self.n_jobs,
+            verbose=self.verbose, guard=self._naming_nonfinite(X_features),
+        )  # fmt: skip
+        self._subset_reports = reports
+        self.audit_report_, full = reports[-1], self._levels[-1]
+        self._encoding, self.groups_ = full["encoding"], full["encoding"].groups
+        generic = self._levels[0]["estimators"]["generic"]
+        self.estimators_ = {"generic": generic, **full["estimators"]}
+        self._candidate_variant, self._candidate_group = (
+            full["variants"],
+            full["groups"],
+        )
+        self._route = None
+        return self
+
     def _fit_without_groups(self, X, y, params):
+        self._levels = None
         self._encoding, self.groups_ = None, []
         self.estimators_ = {
             "generic": clone(self._base_estimator()).fit(X, y, **params)
@@ -753,17 +753,25 @@ default=None
         warn_unseen(
             unseen, "These rows are left out of the audit and counted as withheld."
         )
-        pool = self._pool()
-        evidence = score_pool(
-            self.estimators_, self._encoding, pool, X_features, codes, group_ids,
-            metric, len(self.classes_),
-        )  # fmt: skip
-        models, assignments = audited_models(pool, self._route, self.variants)
+        pool, routes = self._pool(), self._route
+        fields = {"must_report": self.audit_report_.must_report}
+        if getattr(self, "_levels", None) is None:
+            evidence = score_pool(
+                self.estimators_, self._encoding, pool, X_features, codes, group_ids,
+                metric, len(self.classes_),
+            )  # fmt: skip
+        else:
+            evidence, pool, routes, found = audit_partial(
+                self._levels, X_features, codes, columns, self._group_column_names(),
+                metric, len(self.classes_), options,
+            )  # fmt: skip
+            fields.update(found)
+        models, assignments = audited_models(pool, routes, self.variants)
         return audit_models(
             evidence, risk_matrix(evidence), pool, models, assignments, options,
             group_columns=self._group_column_names(), groups=self.groups_,
             variants=self.variants, notes=self.audit_report_.notes,
-            routes=self._route, n_withheld=int((group_ids < 0).sum()),
+            routes=routes, n_withheld=int((group_ids < 0).sum()), **fields,
             estimated_by=f"{int((group_ids >= 0).sum())} audited rows",
             verbose=self.verbose,
         )  # fmt: skip
@@ -773,6 +781,9 @@ default=None
         """Read-only mapping ``group -> (variant, reported group or None)``,
         printed one group per line, with :meth:`~._routing.Routing.to_json`."""
         check_is_fitted(self)
+        names = self._group_column_names()
+        if getattr(self, "_levels", None) is not None:
+            return Routing(reporting_routes(self._levels, names), names)
         routing = {}
         for group, candidate in zip(self.groups_, self._route):
             reported = self._candidate_group[candidate]
@@ -781,6 +792,18 @@ default=None
                 None if reported < 0 else self.groups_[reported],
             )
         return Routing(routing, self._group_column_names())
+
+    @property
+    def reports_by_subset_(self):
+        """With ``reporting="partial"``: the report of each non-empty subset of
+        the group columns, keyed by the tuple of their names."""
+        check_is_fitted(self)
+        if getattr(self, "_levels", None) is None:
+            raise AttributeError(
+                "reports_by_subset_ is set by reporting='partial'; this "
+                f"classifier was fitted with reporting={self.reporting!r}."
+            )
+        return {tuple(r.group_columns): r for r in self._subset_reports}
 
     # ------------------------------------------------------------- prediction
 
@@ -792,10 +815,18 @@ default=None
             return getattr(self.estimators_["generic"], method)(X)
         X_features, columns = self._split_X(X)
         names = self._group_column_names()
-        group_ids, unseen = self._encoding.transform(columns, names)
-        warn_unseen(
-            unseen, "These rows are scored by the generic model.", self.handle_unknown
+        scored = "These rows are scored by the generic model."
+        on_unseen = partial(
+            warn_unseen, consequence=scored, handle_unknown=self.handle_unknown
         )
+        if getattr(self, "_levels", None) is not None:
+            with self._naming_nonfinite(X_features):
+                return predict_levels(
+                    self._levels, X_features, columns, names, method,
+                    len(self.classes_), on_unseen,
+                )  # fmt: skip
+        group_ids, unseen = self._encoding.transform(columns, names)
+        on_unseen(unseen)
         with self._naming_nonfinite(X_features):
             return predict_routed(
                 self.estimators_, self._encoding, self._pool(), self._route,
@@ -902,6 +933,7 @@ default=None
         # Parameters added since a model was saved take their defaults.
         state.setdefault("family", "condition")
         state.setdefault("gate_family", "all")
+        state.setdefault("reporting", "all")
         saved = state.pop("_fairuse_version", "unknown")
         if saved != __version__:
             warnings.warn(

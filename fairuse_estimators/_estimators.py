@@ -55,3 +55,15 @@ def make_estimator(name, seed=None):
     if name == "boosting":
         return HistGradientBoostingClassifier(random_state=seed)
     raise ValueError(f"estimator must be one of {ESTIMATORS}; got {name!r}.")
+
+
+def check_nested_params(estimator, params):
+    """Refuse ``estimator__<name>`` parameters for the default base estimator."""
+    nested = sorted(key for key in params if key.startswith("estimator__"))
+    if nested and estimator is None and params.get("estimator") is None:
+        raise ValueError(
+            f"Cannot set {nested!r}: estimator=None stands for the default "
+            "LogisticRegression(max_iter=1000), which has no parameters to "
+            "tune here. Pass the base estimator explicitly, for example "
+            "FairUseClassifier(LogisticRegression(max_iter=1000), ...)."
+        )

@@ -339,7 +339,10 @@ def fit_tasks(data, train, evaluate, keep):
         )
         return variant, group, call
 
-    tasks = [task("generic", None, train, None, [None], [-1])]
+    # A variant list without the generic model reuses one fitted elsewhere.
+    tasks = []
+    if "generic" in data.variants:
+        tasks.append(task("generic", None, train, None, [None], [-1]))
     grouped = train[data.group_ids[train] >= 0]
     for variant in BLOCK_VARIANTS:
         if variant in data.variants:
@@ -518,7 +521,11 @@ def fit_evidence(
         ``cv``, ``variants``, ``metric``, ``gate`` (the gate's per-row loss
         or ``None``), ``min_group_size``, ``classes`` (the labels),
         ``blocks`` (:func:`~._variants.variant_blocks` of the rows),
-        ``params`` (sample-aligned fit parameters) and ``random_state``.
+        ``params`` (sample-aligned fit parameters) and ``random_state``;
+        optionally ``splits``, a ``(splits, refit)`` pair of
+        :func:`make_splits` shared with other fits. Without ``"generic"``
+        in ``variants`` the generic model is not fitted and its predictions
+        are left to fill.
     n_jobs : int or None, default=None
     verbose : int, default=0
     guard : context manager, default=None
@@ -530,7 +537,7 @@ def fit_evidence(
     """
     classes, variants = settings["classes"], tuple(settings["variants"])
     n_classes = len(classes)
-    splits, refit = make_splits(
+    splits, refit = settings.get("splits") or make_splits(
         settings["cv"], y, group_ids, n_classes, settings["random_state"]
     )
     check_training_classes(y, group_ids, splits, refit, classes, n_groups)

@@ -13,7 +13,12 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    column_or_1d,
+    validate_data,
+)
 
 from .exceptions import ManyGroupsWarning, UnseenGroupWarning, caller_stacklevel
 
@@ -27,6 +32,50 @@ MANY_GROUPS = 50
 #: ``1 + 3m`` candidates, each scored on every evaluated row, would take
 #: far too long, and most groups would rest on a handful of rows.
 MAX_GROUPS = 500
+
+
+def validate_X(estimator, X, reset, y=None):
+    """Validate ``X`` (and ``y``) and record or check its columns on ``estimator``.
+
+    DataFrames are checked for their columns only, so that group columns
+    of any dtype survive; arrays go through ``check_array`` with no dtype
+    conversion. Finiteness is left to the base estimator.
+    """
+    if hasattr(X, "iloc"):
+        repeated = X.columns[X.columns.duplicated()].unique().tolist()
+        if repeated:
+            raise ValueError(
+                f"X has the columns {repeated!r} more than once; every column "
+                "of X needs its own name."
+            )
+        if y is None:
+            validate_data(estimator, X, skip_check_array=True, reset=reset)
+        else:
+            validate_data(estimator, X, y, skip_check_array=True, reset=reset)
+            y = column_or_1d(y, warn=True)
+            check_consistent_length(X, y)
+        if X.shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={X.shape}) while a "
+                "minimum of 1 is required."
+            )
+        return X, y
+    if isinstance(X, list | tuple):
+        # numpy would turn a list mixing numbers and text into all text.
+        X = np.asarray(X, dtype=object)
+    check = {"dtype": None, "ensure_all_finite": False, "reset": reset}
+    if y is None:
+        return validate_data(estimator, X, **check), None
+    return validate_data(estimator, X, y, **check)
+
+
+def _check_names_some(group_columns):
+    if not len(group_columns):
+        raise ValueError(
+            f"group_columns={group_columns!r} names no column. Name the group "
+            "attributes, or pass group_columns=None to fit the base estimator "
+            "on all of X."
+        )
 
 
 def resolve_group_columns(group_columns, n_features, feature_names=None):
@@ -49,6 +98,7 @@ def resolve_group_columns(group_columns, n_features, feature_names=None):
         return np.empty(0, dtype=np.intp)
     if isinstance(group_columns, str | Integral):
         group_columns = [group_columns]
+    _check_names_some(group_columns)
     names = None if feature_names is None else list(feature_names)
     positions = []
     for column in group_columns:

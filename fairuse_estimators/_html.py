@@ -79,6 +79,13 @@ def fragment(report, plots=True):
         minimization = _text.minimization_line(report)
         if minimization:
             parts.append(f"<p>{esc(minimization)}</p>")
+        reporting = _text.reporting_table(report)
+        if reporting is not None:
+            parts += [
+                "<h3>What each group must report</h3>",
+                table(*reporting),
+                f"<p>{esc(_text.participation_line(report))}</p>",
+            ]
         if plots:
             parts += ["<h3>Plots</h3>", _plots(report)]
         for model in report.models[1:]:

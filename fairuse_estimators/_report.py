@@ -7,13 +7,13 @@ figure views read the frames.
 """
 
 import json
-import math
 
 import numpy as np
 import pandas as pd
 
 from . import _html, _text
 from ._files import write_atomic
+from ._frames import envy_columns, jsonable, minimal_reporting_frame, records
 from ._groups import group_label
 from ._pool import PERSONALIZED, Pool, find_candidate
 from ._power import POWER, P, model_power
@@ -23,7 +23,7 @@ from ._version import __version__
 GENERIC_LABEL = "-"
 #: Version of the persisted state; :meth:`FairUseReport.__setstate__`
 #: migrates older states.
-SCHEMA = 2
+SCHEMA = 3
 
 
 class FairUseReport:
@@ -97,6 +97,17 @@ class FairUseReport:
     settings : dict, default=None
         ``test``, ``alpha``, ``correction``, ``n_bootstrap``,
         ``random_state`` and ``version``.
+    candidate_labels : list of str, default=None
+        A fixed label for candidates named the same from every group's
+        viewpoint (a coarser subset's candidate under partial reporting),
+        ``""`` for the others.
+    participation : dict of lists, default=None
+        Under partial reporting, the tests of the participatory guarantee:
+        ``group``, ``reports`` (the coarser subset), ``gain``, ``p_gain``,
+        ``p_violation`` (adjusted) and ``verdict``.
+    must_report : list of list of str, default=None
+        Under partial reporting, the group columns each group must report
+        to get its route (see :meth:`minimal_reporting`).
 
     See Also
     --------
@@ -188,6 +199,9 @@ class FairUseReport:
         evidence="",
         statistics=None,
         settings=None,
+        candidate_labels=None,
+        participation=None,
+        must_report=None,
     ):
         self.metric = str(metric)
         self.group_columns = [str(c) for c in group_columns]
@@ -207,6 +221,11 @@ class FairUseReport:
         self.evidence = str(evidence)
         self.statistics = statistics
         self.settings = dict(settings or {})
+        self.candidate_labels = (
+            None if candidate_labels is None else list(candidate_labels)
+        )
+        self.participation = participation
+        self.must_report = must_report
         self.schema = SCHEMA
 
     # -------------------------------------------------------- persistence
@@ -220,6 +239,10 @@ class FairUseReport:
         if state.get("schema", 1) < 2:
             # Schema 1 (0.1.0.dev0 and before) had the same fields, unnumbered.
             state["schema"] = 2
+        if state["schema"] < 3:
+            # Schema 3 added the fields of partial reporting.
+            state.update(candidate_labels=None, participation=None, must_report=None)
+            state["schema"] = 3
         self.__dict__.update(state)
 
     # ------------------------------------------------------------ lookups
@@ -284,6 +307,8 @@ class FairUseReport:
         """
         if candidate < 0:
             return "none"
+        if self.candidate_labels and self.candidate_labels[candidate]:
+            return self.candidate_labels[candidate]
         variant = self.candidate_variants[candidate]
         reported = self.candidate_groups[candidate]
         if variant == "generic" or reported == group:
@@ -442,15 +467,53 @@ class FairUseReport:
         frame["p_violation"] = rationality[:, FIELD["p_violation_adjusted"]]
         frame["detectable_gain"] = arrays["detectable"]["rationality"]
         frame["rationality"] = arrays["rationality_verdicts"]
-        for column, values in _envy_columns(arrays, self.group_labels).items():
+        for column, values in envy_columns(arrays, self.group_labels).items():
             frame[column] = values
         if self.routes is not None:
             for variant in PERSONALIZED:
                 if variant in self.models:
                     variant_arrays = self._model_arrays(self._model(variant))
                     frame[f"risk_{variant}"] = variant_arrays["own"]
+        if self.must_report is not None and k == 0:
+            frame["must_report"] = self.minimal_reporting()["must_report"].to_numpy()
         frame["note"] = self._notes(arrays)
         return frame
+
+    def minimal_reporting(self):
+        """Which group columns each group must report to get its route.
+
+        A group routed to the generic model need report nothing; under
+        partial reporting, a group whose route is the one a coarser group
+        of it gets need report only that coarser group's columns. The other
+        columns add nothing for the group, and need not be asked.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            Indexed by the group columns, with ``must_report`` and
+            ``adds_nothing`` (columns joined by ``", "``, ``""`` for none)
+            and ``route``; empty when the report has no routes.
+        """
+        return minimal_reporting_frame(self, self._index())
+
+    def participation_frame(self):
+        """Tests of the participatory guarantee, under partial reporting.
+
+        For every group and every coarser subset of its columns, the gain
+        of the group's route over the route it gets by reporting that subset
+        only: a ``"violation"`` means that reporting more made the group
+        significantly worse off. Graded on routes chosen out of fold, with
+        ``correction`` over the report's comparisons.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            Columns ``group``, ``reports``, ``gain``, ``p_gain``,
+            ``p_violation`` and ``verdict``; empty without partial reporting.
+        """
+        data = dict(self.participation or {"group": []})
+        data["group"] = [self.group_labels[g] for g in data["group"]]
+        return pd.DataFrame(data)
 
     def _notes(self, arrays):
         notes = list(self.notes)
@@ -618,11 +681,11 @@ class FairUseReport:
             "groups": self.group_values,
             "n_withheld": self.n_withheld,
             "generic_groups": [list(g) for g in self.generic_groups()],
-            "summary": _records(self.summary_table().reset_index()),
+            "summary": records(self.summary_table().reset_index()),
             "models": {
                 model: {
-                    "groups": _records(self.to_frame(model)),
-                    "envy": _records(self.envy_frame(model)),
+                    "groups": records(self.to_frame(model)),
+                    "envy": records(self.envy_frame(model)),
                 }
                 for model in self.models
             },
@@ -631,8 +694,10 @@ class FairUseReport:
                 for v, label in self._candidate_columns()
             ],
             "risks": self.risks.tolist(),
+            "minimal_reporting": records(self.minimal_reporting()),
+            "participation": records(self.participation_frame()),
         }
-        return _jsonable(result)
+        return jsonable(result)
 
     def to_json(self, path=None, *, indent=2):
         """The report as JSON text; also written to ``path`` when given.
@@ -739,72 +804,3 @@ def _verdicts(block, alpha, largest_power):
         alpha,
         untestable,
     )
-
-
-def _envy_columns(arrays, labels):
-    """The per-group envy columns of :meth:`FairUseReport.to_frame`."""
-    m = len(labels)
-    envy, pair_verdicts = arrays["envy"], arrays["envy_verdicts"]
-    reduction = -arrays["gaps"]
-    columns = {
-        "worst_envy": np.full(m, np.nan),
-        "envied_group": [""] * m,
-        "p_envy_gain": np.full(m, np.nan),
-        "p_envy_violation": np.full(m, np.nan),
-        "envy_freeness": ["untested"] * m,
-    }
-    for g in range(m):
-        others = np.arange(m) != g
-        if np.isfinite(reduction[g]).any():
-            envied = int(np.nanargmax(reduction[g]))
-            # + 0.0: an equal pair is no envy, shown as 0, never -0.
-            columns["worst_envy"][g] = reduction[g, envied] + 0.0
-            if reduction[g, envied] > 0:
-                columns["envied_group"][g] = labels[envied]
-        verdict = pair_verdicts[g, others]
-        if (verdict == "untested").all():
-            continue
-        gains = envy[g, others, FIELD["p_gain_adjusted"]]
-        columns["p_envy_gain"][g] = gains.max()  # nan if any pair is untested
-        columns["p_envy_violation"][g] = np.nanmin(
-            envy[g, others, FIELD["p_violation_adjusted"]]
-        )
-        if (verdict == "gain").all():
-            columns["envy_freeness"][g] = "gain"
-        elif (verdict == "violation").any():
-            columns["envy_freeness"][g] = "violation"
-        elif (verdict[verdict != "untested"] == "untestable").all():
-            columns["envy_freeness"][g] = "untestable"
-        else:
-            columns["envy_freeness"][g] = "inconclusive"
-    return columns
-
-
-def _records(frame):
-    """JSON records of a frame, its index as leading fields."""
-    if frame.index.names == [None]:
-        return frame.reset_index().to_dict(orient="records")
-    # A group column may share a report column's name ("n", "gain").
-    index = frame.index.to_frame(index=False)
-    index.columns = [
-        f"{name} (group)" if name in frame.columns else name for name in index.columns
-    ]
-    rows = pd.concat([index, frame.reset_index(drop=True)], axis=1)
-    return rows.to_dict(orient="records")
-
-
-def _jsonable(value):
-    """Builtin, JSON-compatible copy of ``value``; NaN and inf become None."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if pd.isna(value):
-        return None
-    return str(value)

@@ -73,8 +73,9 @@ def best_routes(risks, pool, allowed=None):
 
 
 def route(
-    routing, evidence, risks, pool, options, *, min_gain, family="all", verbose=0
-):
+    routing, evidence, risks, pool, options, *, min_gain, family="all", verbose=0,
+    baseline=None,
+):  # fmt: skip
     """Routes of every group, and whether ``min_gain`` kept it generic.
 
     Parameters
@@ -90,6 +91,10 @@ def route(
         that the chance of routing any group to a candidate that is not
         truly better is at most ``alpha``; or each group's own candidates.
     verbose : int, default=0
+    baseline : ndarray of int of shape (n_groups,), default=None
+        The candidate each group keeps unless one of its own is
+        significantly better (``None``: the generic model); the lowest-risk
+        candidate of the whole pool with ``routing="best"``.
 
     Returns
     -------
@@ -102,7 +107,7 @@ def route(
         return best_routes(risks, pool), np.zeros(len(risks), dtype=bool)
     return gated_routes(
         evidence, risks, pool, options, min_gain=min_gain, family=family,
-        verbose=verbose,
+        verbose=verbose, baseline=baseline,
     )  # fmt: skip
 
 
@@ -194,11 +199,15 @@ def with_selected(evidence, pool, fold_routes):
     return evidence._replace(predictions=predictions), extended, routed
 
 
-def gated_routes(evidence, risks, pool, options, *, min_gain, family="all", verbose=0):
+def gated_routes(
+    evidence, risks, pool, options, *, min_gain, family="all", verbose=0,
+    baseline=None,
+):  # fmt: skip
     """Routes that leave the generic model only on a significant gain.
 
     Each group tests its own personalized candidates (at most one per
-    variant) against the generic model, with ``options.correction`` across
+    variant) against its ``baseline`` candidate (the generic model unless
+    given), with ``options.correction`` across
     every group's candidates (``family="all"``) or across each group's own
     (``"group"``). The tests are ``options.test`` on the metric, or, with
     per-row gate losses in ``evidence``, tests of those losses (groups of at
@@ -213,12 +222,15 @@ def gated_routes(evidence, risks, pool, options, *, min_gain, family="all", verb
         As in :func:`route`.
     """
     n_groups = len(risks)
-    finite = own_mask(pool) & np.isfinite(risks) & np.isfinite(risks[:, :1])
+    if baseline is None:
+        baseline = np.zeros(n_groups, dtype=np.intp)
+    kept = risks[np.arange(n_groups), baseline][:, None]
+    finite = own_mask(pool) & np.isfinite(risks) & np.isfinite(kept)
     finite[:, 0] = False
     pairs = np.argwhere(finite)
-    comparisons = np.column_stack([pairs[:, 0], np.zeros(len(pairs), int), pairs[:, 1]])
+    comparisons = np.column_stack([pairs[:, 0], baseline[pairs[:, 0]], pairs[:, 1]])
     allowed = np.zeros_like(finite)
-    allowed[:, 0] = True
+    allowed[np.arange(n_groups), baseline] = True
     turned_down = np.zeros(n_groups, dtype=bool)
     if len(comparisons):
         p_gain = _gate_pvalues(evidence, risks, comparisons, options, family, verbose)
@@ -228,7 +240,7 @@ def gated_routes(evidence, risks, pool, options, *, min_gain, family="all", verb
         allowed[chosen[:, 0], chosen[:, 1]] = True
         turned_down[pairs[significant & ~enough, 0]] = True
     routes = _repair_envy(evidence, risks, best_routes(risks, pool, allowed), options)
-    return routes, turned_down & (routes == 0)
+    return routes, turned_down & (routes == baseline)
 
 
 def _gate_pvalues(evidence, risks, comparisons, options, family, verbose):

@@ -185,6 +185,37 @@ def minimization_line(report):
     )
 
 
+def reporting_table(report):
+    """Header and rows of the columns each group must report, and which add
+    nothing (partial reporting only; ``None`` otherwise)."""
+    if report.must_report is None:
+        return None
+    frame = report.minimal_reporting()
+    rows = [
+        [label, must or "nothing", rest or "-", route]
+        for label, (must, rest, route) in zip(
+            report.group_labels, frame.itertuples(index=False)
+        )
+    ]
+    return ["group", "must report", "adds nothing", "route"], rows
+
+
+def participation_line(report):
+    """The participatory tests in one sentence (partial reporting only)."""
+    frame = report.participation_frame()
+    if report.must_report is None or not len(frame):
+        return ""
+    counts = frame["verdict"].value_counts()
+    found = ", ".join(f"{counts[v]} {v}" for v in counts.index)
+    worse = frame.loc[frame["verdict"] == "violation", ["group", "reports"]]
+    named = "; ".join(f"({g}) against reporting {r}" for g, r in worse.to_numpy())
+    return (
+        "Participatory guarantee (each route against reporting a coarser "
+        f"subset only, out of fold): {found}."
+        + (f" Worse off: {named}." if named else "")
+    )
+
+
 def headline(report):
     """The first line: the risk, the test and how the risks were estimated."""
     settings = dict(settings_items(report))
@@ -246,4 +277,8 @@ def summary(report, model=None):
     minimization = minimization_line(report)
     if minimization:
         lines.append(minimization)
+    reporting = reporting_table(report)
+    if reporting is not None:
+        lines += ["", "What each group must report (the other columns add nothing):"]
+        lines += [*fixed_width(*reporting), participation_line(report)]
     return "\n".join(lines)

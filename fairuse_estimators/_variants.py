@@ -13,7 +13,9 @@ intersectional) the indicator row of ``g'`` repeated on every row.
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import get_tags
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_method_params
 
 from ._metrics import check_metric_support, row_losses
@@ -48,6 +50,18 @@ def candidate_model(estimators, encoding, variant, group):
     if variant == "intersectional":
         return model, encoding.intersectional_block(np.array([group]))
     return model, None
+
+
+def encode_targets(y):
+    """The classes of classification targets ``y`` and the labels as codes."""
+    check_classification_targets(y)
+    encoder = LabelEncoder().fit(y)
+    if len(encoder.classes_) < 2:
+        raise ValueError(
+            f"y has only one class ({encoder.classes_.tolist()[0]!r}); a "
+            "classifier needs at least two classes."
+        )
+    return encoder.classes_, encoder.transform(y)
 
 
 def check_base(base, metric, n_classes, gate_loss):
@@ -92,6 +106,14 @@ def predict_routed(estimators, encoding, pool, routes, X, group_ids, method, n_c
         encoded classes for ``"predict_proba"``.
     """
     candidates = np.where(group_ids >= 0, routes[np.maximum(group_ids, 0)], 0)
+    return predict_candidates(
+        estimators, encoding, pool, candidates, X, method, n_classes
+    )
+
+
+def predict_candidates(estimators, encoding, pool, candidates, X, method, n_classes):
+    """Call ``method`` of candidate ``candidates[i]`` on row ``i`` only; as
+    :func:`predict_routed`, with each row's candidate given."""
     output = None
     for candidate in np.unique(candidates):
         rows = np.flatnonzero(candidates == candidate)

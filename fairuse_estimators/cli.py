@@ -106,20 +106,19 @@ def read_data(path, target, groups):
     return data.data, data.target, data.group_columns
 
 
+#: Estimator parameters the model options set under their own names.
+_PASSED = ("metric", "test", "alpha", "family", "gate_loss", "gate_family")
+_PASSED += ("min_gain", "reporting", "verbose")
+
+
 def make_classifier(args, group_columns):
     """The FairUseClassifier the options of a subcommand describe."""
+    passed = {name: getattr(args, name) for name in _PASSED}
     return FairUseClassifier(
         make_estimator(args.estimator, args.seed),
         group_columns=group_columns,
-        metric=args.metric,
-        test=args.test,
-        alpha=args.alpha,
-        family=args.family,
-        gate_loss=args.gate_loss,
-        gate_family=args.gate_family,
-        min_gain=args.min_gain,
         random_state=args.seed,
-        verbose=args.verbose,
+        **passed,
     )
 
 
@@ -374,6 +373,13 @@ def _model_options(parser, *, split):
         "min_gain",
         "smallest gain in the metric for which a group leaves the generic model",
         type=float,
+    )
+    _parameter_option(
+        parser,
+        "reporting",
+        "what a person may report: all group columns or none, or any subset "
+        "(routed per reporting group; the report says which columns each "
+        "group must report)",
     )
     if split:
         parser.add_argument(

@@ -226,11 +226,18 @@ def test_report_state_has_a_schema_and_no_derived_arrays(fitted):
     report = fitted.audit_report_
     report.to_frame()  # computes and keeps the arrays of the first model
     state = report.__getstate__()
-    assert state["schema"] == 2 and "_arrays" not in state
-    old = {k: v for k, v in state.items() if k != "schema"}
+    assert state["schema"] == 3 and "_arrays" not in state
+    # Schema 3 added the fields of partial reporting; states without them,
+    # numbered or not, migrate.
+    added = {"schema", "candidate_labels", "participation", "must_report"}
+    old = {k: v for k, v in state.items() if k not in added}
     blank = type(report).__new__(type(report))
     blank.__setstate__(old)
-    assert blank.schema == 2
+    assert blank.schema == 3 and blank.must_report is None
     assert blank.to_frame().equals(report.to_frame())
     golden = joblib.load(sorted(GOLDEN.glob("heart_evidence_*.joblib"))[0])
-    assert golden.audit_report_.schema == 2
+    assert golden.audit_report_.schema == 3
+    # An old report advises all columns or none, as its routes say.
+    advice = golden.audit_report_.minimal_reporting()
+    nothing = [g for g, must in zip(advice.index, advice["must_report"]) if not must]
+    assert nothing == golden.audit_report_.generic_groups()

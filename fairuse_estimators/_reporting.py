@@ -1,0 +1,374 @@
+"""Partial reporting: route every reporting group, from the coarsest up.
+
+Levels (:mod:`._levels`) are routed in order of their subsets, the empty one
+(the generic model) first. A reporting group's *baseline* is the best, on its
+rows, of what its people get by reporting less: the generic model and the
+routes of its coarser groups. It keeps that baseline unless one of its own
+candidates is significantly better (the evidence gate of
+:func:`~._routing.gated_routes`, with ``min_gain``), so that on the evidence
+reporting more never leaves a group worse off than reporting less (the
+*participatory* guarantee), and a group that gains nothing from an attribute
+is served as if it had not given it (data minimization).
+
+Families: with ``gate_family="all"`` the gate of each of the ``L`` non-empty
+subsets runs at ``alpha / L`` with ``correction`` over its groups'
+candidates, so that the chance that *any* reporting group is routed to a
+candidate not truly better than its baseline is at most ``alpha``; with
+``"group"``, each reporting group's own candidates, at ``alpha``.
+
+The report of each level grades routes chosen out of fold, like the routed
+model of full reporting, and tests the participatory guarantee there: for
+every group and every coarser subset, the routed model against the route
+the group gets by reporting that subset only (``correction`` over the
+level's comparisons).
+"""
+
+import numpy as np
+
+from ._audit import audit_models
+from ._evidence import make_splits, score_pool
+from ._groups import GroupEncoding
+from ._levels import Level, coarser, fit_levels, projections, reporting_subsets, union
+from ._metrics import risk_matrix
+from ._pool import Pool, audited_models
+from ._routing import route, routing_notes, with_selected
+from ._stats import FIELD, adjust_pvalues, paired_tests, verdicts
+
+PARTICIPATION_FIELDS = ("gain", "p_gain", "p_violation")
+
+
+class PartialRouting:
+    """Routes of every level and how each was reached (transient)."""
+
+    def __init__(self, levels, blocks, routing, options, params):
+        self.levels, self.routing, self.options = levels, routing, options
+        self.min_gain, self.family = params["min_gain"], params["family"]
+        self.unions = [None] + [
+            union(levels, i, blocks, blocks[i].group_ids) for i in range(1, len(levels))
+        ]
+        self.projected = [None] + [
+            projections(levels, i) for i in range(1, len(levels))
+        ]
+        gate_alpha = options.alpha
+        if self.family == "all":
+            gate_alpha = options.alpha / max(len(levels) - 1, 1)
+        self.gate_options = options._replace(alpha=gate_alpha)
+
+    def options_of(self, i, g, routes):
+        """Union indices of what group ``g`` of level ``i`` gets by reporting
+        less: the generic model, then each coarser group's route."""
+        options = [0]
+        for j in coarser(self.levels, i)[1:]:
+            source = self.unions[j].sources[routes[j][self.projected[i][j][g]]]
+            options.append(self.unions[i].index(source))
+        return options
+
+    def routes(self, fold=None, verbose=0):
+        """Every level's routes (union indices), chosen without ``fold``'s
+        rows when one is given; and the groups ``min_gain`` kept back."""
+        routes, below = [np.zeros(1, np.intp)], [np.zeros(1, bool)]
+        for i in range(1, len(self.levels)):
+            evidence = self.unions[i].evidence
+            if fold is not None:
+                held_out = np.where(evidence.folds == fold, -1, evidence.group_ids)
+                evidence = evidence._replace(group_ids=held_out)
+            risks = risk_matrix(evidence)
+            baseline = np.array(
+                [
+                    _lowest(risks[g], self.options_of(i, g, routes))
+                    for g in range(len(risks))
+                ],
+                dtype=np.intp,
+            )
+            level_routes, kept = route(
+                self.routing, evidence, risks, self.unions[i].pool,
+                self.gate_options, min_gain=self.min_gain, family=self.family,
+                verbose=verbose, baseline=baseline,
+            )  # fmt: skip
+            routes.append(level_routes)
+            below.append(kept)
+        return routes, below
+
+    def must_report(self, routes, i):
+        """Attributes each group of level ``i`` must report for its route:
+        the smallest coarser subset whose group gets the same candidate."""
+        answers = []
+        for g, c in enumerate(routes[i]):
+            source = tuple(self.unions[i].sources[c])
+            answer = []
+            if source != (0, 0):
+                for j in sorted(coarser(self.levels, i)):
+                    routed = self.unions[j].sources[routes[j][self.projected[i][j][g]]]
+                    if tuple(routed) == source:
+                        answer = list(self.levels[j].names)
+                        break
+            answers.append(answer)
+        return answers
+
+
+def _lowest(risks, options):
+    """The option with the lowest risk; ties and missing risks go to the
+    first (the coarsest)."""
+    values = np.where(np.isnan(risks[options]), np.inf, risks[options])
+    return options[int(np.argmin(values))]
+
+
+def partial_reports(partial, routes, below, options, *, estimated_by, verbose):
+    """The report of every non-empty level, graded out of fold.
+
+    With a holdout, the routes were chosen on the only evidence there is:
+    the routed model and the participatory tests are shown, not tested.
+
+    Returns
+    -------
+    reports : list of FairUseReport
+        One per level in order, the empty subset excluded.
+    """
+    folds = partial.unions[-1].evidence.folds
+    by_fold = None
+    if folds is not None:
+        by_fold = [partial.routes(k)[0] for k in range(folds.max() + 1)]
+    reports = []
+    for i in range(1, len(partial.levels)):
+        level, joined = partial.levels[i], partial.unions[i]
+        fold_routes = [routes] if by_fold is None else by_fold
+        graded, pool, routed = with_selected(
+            joined.evidence, joined.pool, np.array([r[i] for r in fold_routes])
+        )
+        graded, pool, coarse = _coarser_routes(partial, i, fold_routes, graded, pool)
+        risks = risk_matrix(graded)
+        n = np.bincount(
+            graded.group_ids[graded.group_ids >= 0], minlength=pool.n_groups
+        )
+        variants = list(dict.fromkeys(level.pool.variants))
+        names, assignments = audited_models(pool, routed, variants)
+        reported = {j: partial.levels[j].names for j in coarse}
+        participation = _participation(
+            graded, risks, (routed, coarse), reported, options
+        )
+        if by_fold is None:  # chosen on this evidence: shown, not tested
+            k = len(participation["group"])
+            participation.update(
+                verdict=["untested"] * k, p_gain=[np.nan] * k, p_violation=[np.nan] * k
+            )
+        report = audit_models(
+            graded, risks, pool, names, assignments, options,
+            group_columns=level.names, groups=level.encoding.groups,
+            variants=variants, routes=routes[i],
+            notes=routing_notes(
+                risks[:, : joined.pool.size], n, level.notes, below[i],
+                graded.metric, partial.min_gain,
+            ),
+            selected=() if by_fold else (0,),
+            n_withheld=int((level.group_ids < 0).sum()), estimated_by=estimated_by,
+            candidate_labels=joined.labels + [""] * (pool.size - joined.pool.size),
+            participation=participation, must_report=partial.must_report(routes, i),
+            verbose=verbose,
+        )  # fmt: skip
+        reports.append(report)
+    return reports
+
+
+def _coarser_routes(partial, i, by_fold, evidence, pool):
+    """Add, for every coarser level, the candidate each group of level ``i``
+    gets by reporting that level's attributes only, chosen out of fold."""
+    coarse = {}
+    for j in coarser(partial.levels, i)[1:]:
+        fold_routes = []
+        for routes in by_fold:
+            projected = routes[j][partial.projected[i][j]]
+            fold_routes.append(
+                [
+                    partial.unions[i].index(partial.unions[j].sources[c])
+                    for c in projected
+                ]
+            )
+        evidence, pool, coarse[j] = with_selected(evidence, pool, np.array(fold_routes))
+    return evidence, pool, coarse
+
+
+def _participation(evidence, risks, graded, names, options):
+    """Tests of the participatory guarantee on a level: for every group and
+    coarser level ``j`` (its columns ``names[j]``), the gain of the routed
+    model over the route of reporting that level's columns only."""
+    routed, coarse = graded
+    rows = [(g, reported[g], routed[g], j) for j, reported in coarse.items()
+            for g in range(len(routed))]  # fmt: skip
+    records = {"group": [], "reports": [], "verdict": [], "note": []}
+    records.update({field: [] for field in PARTICIPATION_FIELDS})
+    comparisons = np.array(rows, dtype=np.intp).reshape(-1, 4)
+    differ = comparisons[:, 1] != comparisons[:, 2]
+    result = np.zeros((len(rows), len(FIELD)))
+    result[:, FIELD["p_gain"] : FIELD["p_violation"] + 1] = np.nan
+    notes = ["the same route"] * len(rows)
+    if differ.any():
+        tested = paired_tests(evidence, risks, comparisons[differ, :3], options)
+        result[differ, : tested.result.shape[1]] = tested.result
+        for k, reason in zip(np.flatnonzero(differ), tested.untested):
+            notes[k] = reason
+    p_gain = adjust_pvalues(result[:, FIELD["p_gain"]], options.correction)
+    p_violation = adjust_pvalues(result[:, FIELD["p_violation"]], options.correction)
+    found = verdicts(p_gain, p_violation, options.alpha)
+    for k, (g, _, _, j) in enumerate(rows):
+        records["group"].append(int(g))
+        records["reports"].append(", ".join(names[j]))
+        records["gain"].append(float(result[k, FIELD["gain"]]))
+        records["p_gain"].append(float(p_gain[k]))
+        records["p_violation"].append(float(p_violation[k]))
+        records["verdict"].append(str(found[k]))
+        records["note"].append(notes[k])
+    return records
+
+
+def deployed_state(partial, routes):
+    """Plain per-level state :func:`~._levels.predict_levels` reads."""
+    state = []
+    for i, level in enumerate(partial.levels):
+        sources = np.zeros((1, 2), np.intp)
+        if i:
+            sources = partial.unions[i].sources[routes[i]]
+        state.append(
+            {
+                "subset": list(level.subset),
+                "encoding": level.encoding,
+                "variants": level.pool.variants.tolist(),
+                "groups": level.pool.groups,
+                "estimators": level.estimators,
+                "sources": sources,
+            }
+        )
+    return state
+
+
+def reporting_routes(state, group_columns):
+    """Every reporting group's route, as ``routing_`` shows it: the group with
+    ``None`` where it reports nothing, and the reported group likewise."""
+    routes = {}
+    k = len(group_columns)
+    for level in state[1:]:
+        for group, (j, c) in zip(level["encoding"].groups, level["sources"]):
+            full = [None] * k
+            for position, value in zip(level["subset"], group):
+                full[position] = value
+            source = state[j]
+            variant, reported = source["variants"][c], None
+            if j:
+                reported = [None] * k
+                values = source["encoding"].groups[source["groups"][c]]
+                for position, value in zip(source["subset"], values):
+                    reported[position] = value
+                reported = tuple(reported)
+            routes[tuple(full)] = (variant, reported)
+    return routes
+
+
+def fit_partial(base, X, y, columns, names, settings, options, routing, **run):
+    """The recipe of ``reporting="partial"``: levels, routes, reports.
+
+    Parameters
+    ----------
+    base : estimator
+    X : ndarray of shape (n, d)
+        Feature block.
+    y : ndarray of int of shape (n,)
+    columns : list of ndarray
+        Values of the group columns.
+    names : list of str
+    settings : dict
+        As for :func:`~._evidence.fit_evidence`, without ``blocks``.
+    options : TestOptions
+    routing : dict
+        ``routing``, ``min_gain`` and ``family``.
+    **run : dict
+        ``n_jobs``, ``verbose`` and ``guard``.
+
+    Returns
+    -------
+    state : list of dict
+        :func:`deployed_state`.
+    reports : list of FairUseReport
+        One per non-empty subset, the full one last.
+    """
+    reporting_subsets(names)  # refuse too many attributes before any fit
+    full_ids = GroupEncoding().fit(columns, names)
+    splits = make_splits(
+        settings["cv"], y, full_ids, len(settings["classes"]), settings["random_state"]
+    )
+    levels, estimated_by = fit_levels(
+        base, X, y, columns, names, {**settings, "splits": splits}, **run
+    )
+    params = {"min_gain": routing["min_gain"], "family": routing["family"]}
+    partial = PartialRouting(
+        levels, [level.block for level in levels], routing["routing"], options, params
+    )
+    routes, below = partial.routes(verbose=run.get("verbose", 0))
+    reports = partial_reports(
+        partial, routes, below, options, estimated_by=estimated_by,
+        verbose=run.get("verbose", 0),
+    )  # fmt: skip
+    return deployed_state(partial, routes), reports
+
+
+def audit_partial(state, X, y, columns, names, metric, n_classes, options):
+    """Evidence, pool and routes of the full subset on new rows (every
+    level's candidates scored on the rows that report all attributes), and
+    the report fields of partial reporting: labels and participatory tests.
+
+    Returns
+    -------
+    evidence : Evidence
+    pool : Pool
+    routes : ndarray of int
+    fields : dict
+        ``candidate_labels`` and ``participation``.
+    """
+    levels, blocks = [], []
+    full = state[-1]
+    ids, _ = full["encoding"].transform(columns, names)
+    for level in state:
+        encoding = level["encoding"]
+        n_groups = 1 if encoding is None else encoding.n_groups
+        pool = Pool(
+            np.asarray(level["variants"]), np.asarray(level["groups"]), n_groups
+        )
+        own = (
+            pool
+            if encoding is None
+            else Pool(pool.variants[1:], pool.groups[1:], n_groups)
+        )
+        estimators = {
+            **level["estimators"],
+            "generic": state[0]["estimators"]["generic"],
+        }
+        blocks.append(
+            score_pool(estimators, encoding, own, X, y, np.where(ids >= 0, 0, -1),
+                       metric, n_classes)
+        )  # fmt: skip
+        subset = tuple(level["subset"])
+        levels.append(
+            Level(subset, [names[j] for j in subset], encoding, None, pool, None,
+                  level["estimators"], None)
+        )  # fmt: skip
+    last = len(levels) - 1
+    joined = union(levels, last, blocks, ids)
+    routes = np.array([joined.index(source) for source in full["sources"]], np.intp)
+    coarse = {}
+    for j in coarser(levels, last)[1:]:
+        projected = _projected(full["encoding"], state[j], names)
+        coarse[j] = np.array([joined.index(state[j]["sources"][p]) for p in projected])
+    evidence = joined.evidence
+    participation = _participation(
+        evidence, risk_matrix(evidence), (routes, coarse),
+        {j: levels[j].names for j in coarse}, options,
+    )  # fmt: skip
+    fields = {"candidate_labels": joined.labels, "participation": participation}
+    return evidence, joined.pool, routes, fields
+
+
+def _projected(encoding, level, names):
+    """The group of ``level`` of each group of the full ``encoding``."""
+    groups = np.array(encoding.groups, dtype=object).reshape(encoding.n_groups, -1)
+    subset = level["subset"]
+    columns = [groups[:, j] for j in subset]
+    ids, _ = level["encoding"].transform(columns, [names[j] for j in subset])
+    return ids
