@@ -20,7 +20,6 @@ from sklearn.base import (
     clone,
 )
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 from sklearn.utils.metaestimators import available_if
@@ -38,14 +37,21 @@ from ._groups import (
     validate_X,
     warn_unseen,
 )
-from ._levels import predict_levels
 from ._metrics import METRICS, check_metric_support, risk_matrix
 from ._pool import VARIANTS, Pool, audited_models, check_variants
-from ._reporting import audit_partial, fit_partial, reporting_routes
+from ._reporting import (
+    audit_partial,
+    fit_partial,
+    partial_attributes,
+    predict_reporting,
+    reporting_routes,
+)
 from ._routing import Routing, gate_kind, graded_routes, route, routing_notes
 from ._stats import TEST_CONSTRAINTS, check_test_options
+from ._tree import ReportingTree
 from ._variants import (
     LOSS_KINDS,
+    base_tags,
     check_base,
     encode_targets,
     predict_routed,
@@ -54,6 +60,7 @@ from ._variants import (
 from ._version import __version__
 from .exceptions import FairUseVersionWarning, caller_stacklevel
 
+UNSEEN_IN_AUDIT = "These rows are left out of the audit and counted as withheld."
 #: The parameters of the tests, in the order of check_test_options.
 _TEST_PARAMS = ("test", "alpha", "correction", "n_bootstrap", "random_state", "family")
 
@@ -173,7 +180,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         group's own one-hot, intersectional and decoupled candidates, then
         other groups' candidates.
 
-    reporting : {"all", "partial"}, default="all"
+    reporting : {"all", "partial", "sequential"}, default="all"
         What a person reports at prediction time.
 
         - ``"all"``: all group attributes or none; a row with any group value
@@ -190,6 +197,12 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
           everyone. ``reports_by_subset_`` holds a report per subset, with
           the participatory tests and the columns each group must report;
           at most 5 group columns (``2 ** k`` subsets each fit a pool).
+        - ``"sequential"``: fitted as ``"partial"``, with a reporting tree
+          (``reporting_tree_``): which attribute to ask first and, for each
+          answer, whether asking the next is worth it. A row answers the
+          tree's questions in order, up to the first it leaves blank, and
+          gets the route of what it answered; answers to questions the tree
+          does not ask are ignored.
 
     gate_loss : {"auto", "metric", "log_loss", "brier"}, default="auto"
         What ``routing="evidence"`` tests when it asks whether a group's own
@@ -304,9 +317,14 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         reported group alike (the columns the route's model uses).
 
     reports_by_subset_ : dict
-        With ``reporting="partial"``: the :class:`FairUseReport` of each
-        non-empty subset of the group columns, keyed by the tuple of their
-        names; the one of all columns is ``audit_report_``.
+        With ``reporting="partial"`` or ``"sequential"``: the
+        :class:`FairUseReport` of each non-empty subset of the group
+        columns, keyed by the tuple of their names; the one of all columns
+        is ``audit_report_``.
+
+    reporting_tree_ : ReportingTree
+        With ``reporting="sequential"``: the questionnaire, as text
+        (``str``), a frame (``to_frame()``) and a plot (``plot()``).
 
     estimators_ : dict
         The fitted variants: ``"generic"``, ``"onehot"`` and
@@ -436,7 +454,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "metric": [StrOptions(set(METRICS))],
         "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
         "routing": [StrOptions({"evidence", "best"})],
-        "reporting": [StrOptions({"all", "partial"})],
+        "reporting": [StrOptions({"all", "partial", "sequential"})],
         "gate_loss": [StrOptions({"auto", "metric", *LOSS_KINDS})],
         "gate_family": [StrOptions({"all", "group"})],
         "min_gain": [Interval(Real, 0, None, closed="left")],
@@ -606,9 +624,9 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         names = self._group_column_names()
         X_features, columns = self._split_X(X)
-        if self.reporting == "partial":
+        if self.reporting != "all":
             return self._fit_partial(base, X_features, y, columns, params, options)
-        self._levels = None
+        self._levels = self._tree = self._subset_reports = None
         encoding, group_ids = encode_groups(
             columns, names, stacklevel=caller_stacklevel()
         )
@@ -648,26 +666,18 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _fit_partial(self, base, X_features, y, columns, params, options):
         routing = {"routing": self.routing, "min_gain": self.min_gain,
-                   "family": self.gate_family}  # fmt: skip
-        self._levels, reports = fit_partial(
+                   "family": self.gate_family,
+                   "tree": self.reporting == "sequential"}  # fmt: skip
+        self._levels, reports, self._tree = fit_partial(
             base, X_features, y, columns, self._group_column_names(),
             self._settings(base, params), options, routing, n_jobs=self.n_jobs,
             verbose=self.verbose, guard=self._naming_nonfinite(X_features),
         )  # fmt: skip
-        self._subset_reports = reports
-        self.audit_report_, full = reports[-1], self._levels[-1]
-        self._encoding, self.groups_ = full["encoding"], full["encoding"].groups
-        generic = self._levels[0]["estimators"]["generic"]
-        self.estimators_ = {"generic": generic, **full["estimators"]}
-        self._candidate_variant, self._candidate_group = (
-            full["variants"],
-            full["groups"],
-        )
-        self._route = None
+        self.__dict__.update(partial_attributes(self._levels, reports))
         return self
 
     def _fit_without_groups(self, X, y, params):
-        self._levels = None
+        self._levels = self._tree = self._subset_reports = None
         self._encoding, self.groups_ = None, []
         self.estimators_ = {
             "generic": clone(self._base_estimator()).fit(X, y, **params)
@@ -747,14 +757,12 @@ default=None
         codes = encoded_labels(y, self.classes_, "seen during fit")
         check_metric_support(metric, self.estimators_["generic"], len(self.classes_))
         X_features, columns = self._split_X(X)
-        group_ids, unseen = self._encoding.transform(
-            columns, self._group_column_names()
-        )
-        warn_unseen(
-            unseen, "These rows are left out of the audit and counted as withheld."
-        )
+        names = self._group_column_names()
+        group_ids, unseen = self._encoding.transform(columns, names)
+        warn_unseen(unseen, UNSEEN_IN_AUDIT)
         pool, routes = self._pool(), self._route
         fields = {"must_report": self.audit_report_.must_report}
+        fields["variants"] = self.variants
         if getattr(self, "_levels", None) is None:
             evidence = score_pool(
                 self.estimators_, self._encoding, pool, X_features, codes, group_ids,
@@ -762,16 +770,16 @@ default=None
             )  # fmt: skip
         else:
             evidence, pool, routes, found = audit_partial(
-                self._levels, X_features, codes, columns, self._group_column_names(),
-                metric, len(self.classes_), options,
+                self._levels, X_features, codes, columns, names, metric,
+                len(self.classes_), options,
             )  # fmt: skip
             fields.update(found)
-        models, assignments = audited_models(pool, routes, self.variants)
+        models, assignments = audited_models(pool, routes, fields["variants"])
         return audit_models(
             evidence, risk_matrix(evidence), pool, models, assignments, options,
-            group_columns=self._group_column_names(), groups=self.groups_,
-            variants=self.variants, notes=self.audit_report_.notes,
-            routes=routes, n_withheld=int((group_ids < 0).sum()), **fields,
+            group_columns=names, groups=self.groups_,
+            notes=self.audit_report_.notes, routes=routes,
+            n_withheld=int((group_ids < 0).sum()), **fields,
             estimated_by=f"{int((group_ids >= 0).sum())} audited rows",
             verbose=self.verbose,
         )  # fmt: skip
@@ -791,19 +799,30 @@ default=None
                 self._candidate_variant[candidate],
                 None if reported < 0 else self.groups_[reported],
             )
-        return Routing(routing, self._group_column_names())
+        return Routing(routing, names)
+
+    def _set_by(self, name, attribute, reporting):
+        check_is_fitted(self)
+        if getattr(self, attribute, None) is None:
+            raise AttributeError(
+                f"{name} is set by reporting={reporting!r} with group_columns; "
+                f"this classifier was fitted with reporting={self.reporting!r} "
+                f"and group_columns={self.group_columns!r}."
+            )
+        return getattr(self, attribute)
+
+    @property
+    def reporting_tree_(self):
+        """With ``reporting="sequential"``: the :class:`~._tree.ReportingTree`,
+        the order in which to ask the group attributes and where to stop."""
+        return ReportingTree(self._set_by("reporting_tree_", "_tree", "sequential"))
 
     @property
     def reports_by_subset_(self):
-        """With ``reporting="partial"``: the report of each non-empty subset of
-        the group columns, keyed by the tuple of their names."""
-        check_is_fitted(self)
-        if getattr(self, "_levels", None) is None:
-            raise AttributeError(
-                "reports_by_subset_ is set by reporting='partial'; this "
-                f"classifier was fitted with reporting={self.reporting!r}."
-            )
-        return {tuple(r.group_columns): r for r in self._subset_reports}
+        """With ``reporting="partial"`` or ``"sequential"``: the report of each
+        non-empty subset of the group columns, keyed by their names."""
+        reports = self._set_by("reports_by_subset_", "_subset_reports", "partial")
+        return {tuple(r.group_columns): r for r in reports}
 
     # ------------------------------------------------------------- prediction
 
@@ -821,8 +840,8 @@ default=None
         )
         if getattr(self, "_levels", None) is not None:
             with self._naming_nonfinite(X_features):
-                return predict_levels(
-                    self._levels, X_features, columns, names, method,
+                return predict_reporting(
+                    self._levels, self._tree, X_features, columns, names, method,
                     len(self.classes_), on_unseen,
                 )  # fmt: skip
         group_ids, unseen = self._encoding.transform(columns, names)
@@ -913,14 +932,7 @@ default=None
         )
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        base_tags = get_tags(self._base_estimator())
-        tags.input_tags.allow_nan = base_tags.input_tags.allow_nan
-        tags.input_tags.sparse = False
-        if base_tags.classifier_tags is not None:  # None for a regressor base
-            tags.classifier_tags.multi_class = base_tags.classifier_tags.multi_class
-            tags.classifier_tags.poor_score = base_tags.classifier_tags.poor_score
-        return tags
+        return base_tags(super().__sklearn_tags__(), self._base_estimator())
 
     # ------------------------------------------------------------- persistence
 

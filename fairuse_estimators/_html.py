@@ -77,9 +77,9 @@ def fragment(report, plots=True):
             or f"<p>No significant violation at alpha={settings['alpha']}.</p>",
         ]
         minimization = _text.minimization_line(report)
-        if minimization:
-            parts.append(f"<p>{esc(minimization)}</p>")
         reporting = _text.reporting_table(report)
+        if minimization and reporting is None:
+            parts.append(f"<p>{esc(minimization)}</p>")
         if reporting is not None:
             parts += [
                 "<h3>What each group must report</h3>",

@@ -162,8 +162,9 @@ class Union(NamedTuple):
     sources : ndarray of int of shape (C, 2)
         Level and candidate (in that level's own pool) of each candidate.
     labels : list of str
-        Fixed label of each candidate of a coarser level, ``""`` for the
-        level's own, named from each group's viewpoint.
+        Label of the reported group of each candidate of a coarser level
+        (whose pool group is ``-1``: no group of the level owns it), ``""``
+        for the level's own.
     """
 
     evidence: Evidence
@@ -188,18 +189,19 @@ def union(levels, i, blocks, group_ids):
         for c in range(1, pool.size):
             variant, reported = str(pool.variants[c]), int(pool.groups[c])
             sources.append((j, c))
-            groups.append(reported)
             if j == i:
                 variants.append(variant)
+                groups.append(reported)
                 labels.append("")
                 continue
-            on = ", ".join(level.names)
-            variants.append(f"{variant} on {on}")
-            reported_group = level.encoding.groups[reported]
-            labels.append(f"{variant} on {on} as ({group_label(reported_group)})")
+            # No group of this level owns it: its reported group is named.
+            variants.append(f"{variant} on {', '.join(level.names)}")
+            groups.append(-1)
+            labels.append(group_label(level.encoding.groups[reported]))
     losses = None
     if all(part.losses is not None for part in parts):
-        losses = np.concatenate([part.losses for part in parts])
+        owners = [levels[j] for j in [0, *coarser(levels, i)]]
+        losses = np.concatenate([_own_losses(o, p) for o, p in zip(owners, parts)])
     evidence = blocks[i]._replace(
         predictions=np.concatenate([part.predictions for part in parts]),
         losses=losses,
@@ -208,6 +210,15 @@ def union(levels, i, blocks, group_ids):
     )
     pool = Pool(np.asarray(variants), np.asarray(groups, np.intp), evidence.n_groups)
     return Union(evidence, pool, np.asarray(sources, np.intp), labels)
+
+
+def _own_losses(level, block):
+    """A level's gate losses, ``nan`` off each candidate's own group's rows,
+    where none were computed; the generic model has them on every row."""
+    if not level.subset:
+        return block.losses
+    own = level.pool.groups[1:, None] == block.group_ids[None, :]
+    return np.where(own, block.losses, np.nan).astype(block.losses.dtype)
 
 
 def projections(levels, i):
@@ -268,6 +279,12 @@ def predict_levels(state, X, columns, names, method, n_classes, on_unseen):
         known = ids >= 0
         source[rows[known]] = np.asarray(level["sources"])[ids[known]]
     on_unseen(unseen)
+    return score_sources(state, X, source, method, n_classes)
+
+
+def score_sources(state, X, source, method, n_classes):
+    """Call ``method`` of candidate ``source[i] = (level, candidate)`` on row
+    ``i`` only."""
     output = None
     for j in np.unique(source[:, 0]):
         rows = np.flatnonzero(source[:, 0] == j)

@@ -97,10 +97,10 @@ class FairUseReport:
     settings : dict, default=None
         ``test``, ``alpha``, ``correction``, ``n_bootstrap``,
         ``random_state`` and ``version``.
-    candidate_labels : list of str, default=None
-        A fixed label for candidates named the same from every group's
-        viewpoint (a coarser subset's candidate under partial reporting),
-        ``""`` for the others.
+    reported_labels : list of str, default=None
+        Under partial reporting, the label of the reported group of each
+        candidate of a coarser subset (whose ``candidate_groups`` entry is
+        ``-1``: no group of the report owns it), ``""`` for the others.
     participation : dict of lists, default=None
         Under partial reporting, the tests of the participatory guarantee:
         ``group``, ``reports`` (the coarser subset), ``gain``, ``p_gain``,
@@ -199,7 +199,7 @@ class FairUseReport:
         evidence="",
         statistics=None,
         settings=None,
-        candidate_labels=None,
+        reported_labels=None,
         participation=None,
         must_report=None,
     ):
@@ -221,8 +221,8 @@ class FairUseReport:
         self.evidence = str(evidence)
         self.statistics = statistics
         self.settings = dict(settings or {})
-        self.candidate_labels = (
-            None if candidate_labels is None else list(candidate_labels)
+        self.reported_labels = (
+            None if reported_labels is None else [str(v) for v in reported_labels]
         )
         self.participation = participation
         self.must_report = must_report
@@ -241,7 +241,7 @@ class FairUseReport:
             state["schema"] = 2
         if state["schema"] < 3:
             # Schema 3 added the fields of partial reporting.
-            state.update(candidate_labels=None, participation=None, must_report=None)
+            state.update(reported_labels=None, participation=None, must_report=None)
             state["schema"] = 3
         self.__dict__.update(state)
 
@@ -307,9 +307,9 @@ class FairUseReport:
         """
         if candidate < 0:
             return "none"
-        if self.candidate_labels and self.candidate_labels[candidate]:
-            return self.candidate_labels[candidate]
         variant = self.candidate_variants[candidate]
+        if self._reported_label(candidate):
+            return f"{variant} as ({self._reported_label(candidate)})"
         reported = self.candidate_groups[candidate]
         if variant == "generic" or reported == group:
             return variant
@@ -643,17 +643,18 @@ class FairUseReport:
             self.risks, index=self._index(), columns=self._candidate_columns()
         )
 
+    def _reported_label(self, candidate):
+        """The fixed label of a coarser subset's reported group, or ``""``."""
+        return self.reported_labels[candidate] if self.reported_labels else ""
+
     def _candidate_columns(self):
-        return pd.MultiIndex.from_tuples(
-            [
-                (
-                    variant,
-                    GENERIC_LABEL if g < 0 else group_label(self.group_values[g]),
-                )
-                for variant, g in zip(self.candidate_variants, self.candidate_groups)
-            ],
-            names=["variant", "reported_group"],
-        )
+        columns = []
+        for c, (variant, g) in enumerate(
+            zip(self.candidate_variants, self.candidate_groups)
+        ):
+            label = GENERIC_LABEL if g < 0 else group_label(self.group_values[g])
+            columns.append((variant, self._reported_label(c) or label))
+        return pd.MultiIndex.from_tuples(columns, names=["variant", "reported_group"])
 
     # ------------------------------------------------------------- export
 

@@ -28,11 +28,21 @@ import numpy as np
 from ._audit import audit_models
 from ._evidence import make_splits, score_pool
 from ._groups import GroupEncoding
-from ._levels import Level, coarser, fit_levels, projections, reporting_subsets, union
+from ._levels import (
+    Level,
+    coarser,
+    fit_levels,
+    predict_levels,
+    projections,
+    reporting_subsets,
+    score_sources,
+    union,
+)
 from ._metrics import risk_matrix
 from ._pool import Pool, audited_models
 from ._routing import route, routing_notes, with_selected
 from ._stats import FIELD, adjust_pvalues, paired_tests, verdicts
+from ._tree import build_tree, tree_sources
 
 PARTICIPATION_FIELDS = ("gain", "p_gain", "p_violation")
 
@@ -155,18 +165,35 @@ def partial_reports(partial, routes, below, options, *, estimated_by, verbose):
             graded, risks, pool, names, assignments, options,
             group_columns=level.names, groups=level.encoding.groups,
             variants=variants, routes=routes[i],
-            notes=routing_notes(
-                risks[:, : joined.pool.size], n, level.notes, below[i],
-                graded.metric, partial.min_gain,
-            ),
+            notes=_notes(partial, i, risks, n, routes[i], below[i]),
             selected=() if by_fold else (0,),
             n_withheld=int((level.group_ids < 0).sum()), estimated_by=estimated_by,
-            candidate_labels=joined.labels + [""] * (pool.size - joined.pool.size),
+            reported_labels=joined.labels + [""] * (pool.size - joined.pool.size),
             participation=participation, must_report=partial.must_report(routes, i),
             verbose=verbose,
         )  # fmt: skip
         reports.append(report)
     return reports
+
+
+def _notes(partial, i, risks, n, routes, below):
+    """Level ``i``'s notes: those of full reporting, and the groups that
+    ``min_gain`` kept on the route of reporting less."""
+    own, metric = (
+        risks[:, : partial.unions[i].pool.size],
+        partial.unions[i].evidence.metric,
+    )
+    generic = below & (routes == 0)
+    notes = routing_notes(
+        own, n, partial.levels[i].notes, generic, metric, partial.min_gain
+    )
+    for g in np.flatnonzero(below & (routes != 0)):
+        kept = (
+            "kept on the route of reporting less: significant gains below "
+            f"min_gain={partial.min_gain:g}"
+        )
+        notes[g] = "; ".join(filter(None, [notes[g], kept]))
+    return notes
 
 
 def _coarser_routes(partial, i, by_fold, evidence, pool):
@@ -194,8 +221,9 @@ def _participation(evidence, risks, graded, names, options):
     routed, coarse = graded
     rows = [(g, reported[g], routed[g], j) for j, reported in coarse.items()
             for g in range(len(routed))]  # fmt: skip
-    records = {"group": [], "reports": [], "verdict": [], "note": []}
+    records = {"group": [], "reports": []}
     records.update({field: [] for field in PARTICIPATION_FIELDS})
+    records.update(verdict=[], note=[])
     comparisons = np.array(rows, dtype=np.intp).reshape(-1, 4)
     differ = comparisons[:, 1] != comparisons[:, 2]
     result = np.zeros((len(rows), len(FIELD)))
@@ -278,7 +306,8 @@ def fit_partial(base, X, y, columns, names, settings, options, routing, **run):
         As for :func:`~._evidence.fit_evidence`, without ``blocks``.
     options : TestOptions
     routing : dict
-        ``routing``, ``min_gain`` and ``family``.
+        ``routing``, ``min_gain`` and ``family``; ``tree`` to build the
+        reporting tree.
     **run : dict
         ``n_jobs``, ``verbose`` and ``guard``.
 
@@ -288,9 +317,19 @@ def fit_partial(base, X, y, columns, names, settings, options, routing, **run):
         :func:`deployed_state`.
     reports : list of FairUseReport
         One per non-empty subset, the full one last.
+    tree : dict or None
+        The reporting tree (:func:`~._tree.build_tree`) when ``routing``
+        has ``tree`` true.
     """
     reporting_subsets(names)  # refuse too many attributes before any fit
     full_ids = GroupEncoding().fit(columns, names)
+    if not (full_ids >= 0).any():
+        raise ValueError(
+            f"No row of X reports every group column {list(names)!r}; partial "
+            "reporting grades and audits its routes on the groups of all the "
+            "columns, so it needs rows that report them all. Drop the column "
+            "that no row completes, or fit on rows that report every column."
+        )
     splits = make_splits(
         settings["cv"], y, full_ids, len(settings["classes"]), settings["random_state"]
     )
@@ -306,7 +345,8 @@ def fit_partial(base, X, y, columns, names, settings, options, routing, **run):
         partial, routes, below, options, estimated_by=estimated_by,
         verbose=run.get("verbose", 0),
     )  # fmt: skip
-    return deployed_state(partial, routes), reports
+    tree = build_tree(partial, routes, reports) if routing.get("tree") else None
+    return deployed_state(partial, routes), reports, tree
 
 
 def audit_partial(state, X, y, columns, names, metric, n_classes, options):
@@ -320,7 +360,8 @@ def audit_partial(state, X, y, columns, names, metric, n_classes, options):
     pool : Pool
     routes : ndarray of int
     fields : dict
-        ``candidate_labels`` and ``participation``.
+        ``reported_labels``, ``participation`` and ``variants`` (those of
+        the full subset).
     """
     levels, blocks = [], []
     full = state[-1]
@@ -361,7 +402,8 @@ def audit_partial(state, X, y, columns, names, metric, n_classes, options):
         evidence, risk_matrix(evidence), (routes, coarse),
         {j: levels[j].names for j in coarse}, options,
     )  # fmt: skip
-    fields = {"candidate_labels": joined.labels, "participation": participation}
+    fields = {"reported_labels": joined.labels, "participation": participation,
+              "variants": list(dict.fromkeys(full["variants"]))}  # fmt: skip
     return evidence, joined.pool, routes, fields
 
 
@@ -372,3 +414,31 @@ def _projected(encoding, level, names):
     columns = [groups[:, j] for j in subset]
     ids, _ = level["encoding"].transform(columns, [names[j] for j in subset])
     return ids
+
+
+def partial_attributes(state, reports):
+    """The classifier's fitted attributes under partial reporting: those of
+    full reporting read from the full subset, and the subsets' reports."""
+    full = state[-1]
+    return {
+        "_subset_reports": reports,
+        "audit_report_": reports[-1],
+        "_encoding": full["encoding"],
+        "groups_": full["encoding"].groups,
+        "estimators_": {"generic": state[0]["estimators"]["generic"],
+                        **full["estimators"]},
+        "_candidate_variant": full["variants"],
+        "_candidate_group": full["groups"],
+        "_route": None,
+    }  # fmt: skip
+
+
+def predict_reporting(state, tree, X, columns, names, method, n_classes, on_unseen):
+    """Score each row by the route of what it reports: any subset of the
+    group columns, or with a reporting ``tree`` the answers to its questions
+    in order, up to the first left blank."""
+    if tree is None:
+        return predict_levels(state, X, columns, names, method, n_classes, on_unseen)
+    source, unseen = tree_sources(tree, columns, names)
+    on_unseen(unseen)
+    return score_sources(state, X, source, method, n_classes)

@@ -343,9 +343,14 @@ class Routing(Mapping):
         lines = [f"Routing of {len(self)} groups by {', '.join(self._columns)}:"]
         for group, (variant, reported) in self._routes.items():
             served = variant
-            if reported is not None and reported != group:
+            if reported is not None and None in reported:  # partial reporting
+                used = [c for c, v in zip(self._columns, reported) if v is not None]
+                values = [v for v in reported if v is not None]
+                served += f" on {', '.join(used)} as ({group_label(values)})"
+            elif reported is not None and reported != group:
                 served += f" as ({group_label(reported)})"
-            lines.append(f"  ({group_label(group)}) -> {served}")
+            shown = ["-" if v is None else v for v in group]
+            lines.append(f"  ({group_label(shown)}) -> {served}")
         return "\n".join(lines)
 
     def to_records(self):

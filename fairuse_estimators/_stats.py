@@ -467,9 +467,14 @@ def loss_tests(losses, group_ids, comparisons, options):
             continue
         a, b = comparisons[which, 1], comparisons[which, 2]
         differences = (losses[a[:, None], rows] - losses[b[:, None], rows]).T
-        p_gain[which] = mean_tests(
-            differences.astype(float), options.n_bootstrap, rng, options.alpha
-        )[0]
+        # A loss not computed on some of the rows (nan) leaves that test to
+        # the metric's.
+        known = ~np.isnan(differences).any(axis=0)
+        if known.any():
+            p_gain[which[known]] = mean_tests(
+                differences[:, known].astype(float), options.n_bootstrap, rng,
+                options.alpha,
+            )[0]  # fmt: skip
     return p_gain
 
 

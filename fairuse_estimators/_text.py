@@ -274,10 +274,10 @@ def summary(report, model=None):
         lines += ["Significant violations:", *(f"  {v}" for v in found)]
     else:
         lines.append(f"No significant violation at alpha={report.alpha}.")
-    minimization = minimization_line(report)
-    if minimization:
-        lines.append(minimization)
     reporting = reporting_table(report)
+    minimization = minimization_line(report)
+    if minimization and reporting is None:
+        lines.append(minimization)
     if reporting is not None:
         lines += ["", "What each group must report (the other columns add nothing):"]
         lines += [*fixed_width(*reporting), participation_line(report)]

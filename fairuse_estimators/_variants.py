@@ -64,6 +64,17 @@ def encode_targets(y):
     return encoder.classes_, encoder.transform(y)
 
 
+def base_tags(tags, base):
+    """A meta-estimator's tags, with what it inherits from its ``base``."""
+    own = get_tags(base)
+    tags.input_tags.allow_nan = own.input_tags.allow_nan
+    tags.input_tags.sparse = False
+    if own.classifier_tags is not None:  # None for a regressor base
+        tags.classifier_tags.multi_class = own.classifier_tags.multi_class
+        tags.classifier_tags.poor_score = own.classifier_tags.poor_score
+    return tags
+
+
 def check_base(base, metric, n_classes, gate_loss):
     """Refuse a base estimator that cannot give what ``metric`` and the gate
     need."""

@@ -106,14 +106,9 @@ def read_data(path, target, groups):
     return data.data, data.target, data.group_columns
 
 
-#: Estimator parameters the model options set under their own names.
-_PASSED = ("metric", "test", "alpha", "family", "gate_loss", "gate_family")
-_PASSED += ("min_gain", "reporting", "verbose")
-
-
 def make_classifier(args, group_columns):
     """The FairUseClassifier the options of a subcommand describe."""
-    passed = {name: getattr(args, name) for name in _PASSED}
+    passed = {name: getattr(args, name) for name in (*_PARAMETER_OPTIONS, "verbose")}
     return FairUseClassifier(
         make_estimator(args.estimator, args.seed),
         group_columns=group_columns,
@@ -148,8 +143,14 @@ def _fit_and_audit(args, X, y, group_columns, source):
         f"{len(y_train)} rows, audited on {len(y_test)} held-out rows\n"
     )
     _say(report.summary())
+    _say_tree(clf)
     _write_reports(report, args)
     return 0
+
+
+def _say_tree(clf):
+    if clf.reporting == "sequential":
+        _say(f"\n{clf.reporting_tree_}")
 
 
 def _write_reports(report, args):
@@ -198,6 +199,7 @@ def fit(args):
     X, y, group_columns = read_data(args.data, args.target, args.groups)
     clf = make_classifier(args, group_columns).fit(X, y)
     _say(clf.audit_report_.summary())
+    _say_tree(clf)
     _write_reports(clf.audit_report_, args)
     write_atomic(args.out, sio.dumps(clf), overwrite=args.overwrite)
     _say(f"\nSaved the fitted model to {Path(args.out).resolve()}")
@@ -335,6 +337,43 @@ def _parameter_option(parser, name, description, **kwargs):
     )
 
 
+#: Estimator parameters offered as options: their help and argparse type.
+_PARAMETER_OPTIONS = {
+    "metric": ("risk to compare, lower is better", {}),
+    "test": (
+        "paired test: auto is McNemar for error, DeLong for auc, the bootstrap "
+        "otherwise",
+        {},
+    ),
+    "alpha": ("significance level", {"type": float}),
+    "family": (
+        "what each correction runs over: each condition and direction of a "
+        "model, or all of a model's tests (the paper's correction)",
+        {},
+    ),
+    "gate_loss": (
+        "what decides whether a group leaves the generic model: auto tests the "
+        "metric itself; log_loss and brier test that loss instead",
+        {},
+    ),
+    "gate_family": (
+        "what the gate's correction runs over: every group's candidates (the "
+        "chance that any group is misrouted is at most alpha) or each group's own",
+        {},
+    ),
+    "min_gain": (
+        "smallest gain in the metric for which a group leaves the generic model",
+        {"type": float},
+    ),
+    "reporting": (
+        "what a person may report: all group columns or none, any subset "
+        "(routed per reporting group; the report says which columns each "
+        "group must report), or answers to a reporting tree",
+        {},
+    ),
+}
+
+
 def _model_options(parser, *, split):
     parser.add_argument(
         "--estimator",
@@ -342,45 +381,8 @@ def _model_options(parser, *, split):
         default="logistic",
         help="base classifier (default: %(default)s)",
     )
-    _parameter_option(parser, "metric", "risk to compare, lower is better")
-    _parameter_option(
-        parser,
-        "test",
-        "paired test: auto is McNemar for error, DeLong for auc, the bootstrap "
-        "otherwise",
-    )
-    _parameter_option(parser, "alpha", "significance level", type=float)
-    _parameter_option(
-        parser,
-        "family",
-        "what each correction runs over: each condition and direction of a "
-        "model, or all of a model's tests (the paper's correction)",
-    )
-    _parameter_option(
-        parser,
-        "gate_loss",
-        "what decides whether a group leaves the generic model: auto tests the "
-        "metric itself; log_loss and brier test that loss instead",
-    )
-    _parameter_option(
-        parser,
-        "gate_family",
-        "what the gate's correction runs over: every group's candidates (the "
-        "chance that any group is misrouted is at most alpha) or each group's own",
-    )
-    _parameter_option(
-        parser,
-        "min_gain",
-        "smallest gain in the metric for which a group leaves the generic model",
-        type=float,
-    )
-    _parameter_option(
-        parser,
-        "reporting",
-        "what a person may report: all group columns or none, or any subset "
-        "(routed per reporting group; the report says which columns each "
-        "group must report)",
-    )
+    for name, (description, kwargs) in _PARAMETER_OPTIONS.items():
+        _parameter_option(parser, name, description, **kwargs)
     if split:
         parser.add_argument(
             "--test-size",

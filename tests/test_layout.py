@@ -29,6 +29,7 @@ LAYERS = [
     ["_audit"],
     ["_routing"],
     ["_levels"],
+    ["_tree"],
     ["_reporting"],
     ["_estimators", "datasets"],
     ["_classifier", "plotting"],

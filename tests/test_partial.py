@@ -285,3 +285,134 @@ def test_fairuse_command_fits_audits_and_predicts_partial_reports(tmp_path, caps
         reporting="partial", random_state=0,
     ).fit(X, y)  # fmt: skip
     np.testing.assert_allclose(clf.predict_proba(blanks), expected)
+
+
+@pytest.fixture(scope="module")
+def sequential():
+    X, y = sex_helps_women()
+    clf = FairUseClassifier(
+        group_columns=["sex", "age"], reporting="sequential", random_state=0
+    ).fit(X, y)
+    return X, y, clf
+
+
+def test_reporting_tree_asks_sex_first_and_never_age(sequential):
+    """Check the questionnaire on the paper's framing: ask sex, and stop
+    there, for women (routed on sex, a certified step) and men (generic)."""
+    _, _, clf = sequential
+    tree = clf.reporting_tree_
+    frame = tree.to_frame()
+    assert frame["asks"].tolist() == ["sex", "", ""]
+    assert frame["answer"].tolist() == [
+        "nothing reported",
+        "sex = female",
+        "sex = male",
+    ]
+    women = frame.iloc[1]
+    assert women["route"] == "decoupled on sex as (female)"
+    assert women["verdict"] == "gain" and women["gain"] > 0
+    assert frame.iloc[2]["route"] == "generic"
+    text = str(tree)
+    assert "nothing reported: generic" in text and "-> ask sex" in text
+    assert "age" not in text.split("\n", 1)[1]
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    ax = tree.plot()
+    assert len(ax.texts) == 3 and len(ax.lines) == 2
+
+
+def test_reporting_tree_predicts_from_the_answers_it_asks_for(sequential, world):
+    """Check that prediction follows the tree: answers to questions the tree
+    does not ask are ignored, as if left blank, and a row that leaves the
+    first question blank gets the generic model."""
+    X, _, clf = sequential
+    _, _, partial = world  # the same fit, routed per reporting group
+    X_new, _ = sex_helps_women(n=60, seed=7)
+    X_new.loc[::4, "sex"] = None
+    np.testing.assert_allclose(
+        clf.predict_proba(X_new), partial.predict_proba(X_new.assign(age=None))
+    )
+    blank = X_new["sex"].isna().to_numpy()
+    generic = clf.estimators_["generic"].predict_proba(X_new[FEATURES].to_numpy())
+    np.testing.assert_allclose(clf.predict_proba(X_new)[blank], generic[blank])
+    with pytest.warns(UnseenGroupWarning, match="'other'"):
+        proba = clf.predict_proba(X_new.head(1).assign(sex="other"))
+    np.testing.assert_allclose(proba, generic[:1])
+    with pytest.raises(AttributeError, match="reporting='sequential'"):
+        getattr(partial, "reporting_tree_")  # noqa: B009
+
+
+def test_reporting_tree_survives_skops(sequential, tmp_path):
+    """Check that a sequential model loads from a skops file the command
+    would load, with the same tree and predictions."""
+    sio = pytest.importorskip("skops.io")
+    X, _, clf = sequential
+    path = tmp_path / "tree.skops"
+    sio.dump(clf, path)
+    loaded = read_model_file(path)
+    assert str(loaded.reporting_tree_) == str(clf.reporting_tree_)
+    np.testing.assert_allclose(
+        loaded.predict_proba(X.head(20)), clf.predict_proba(X.head(20))
+    )
+
+
+def test_partial_reports_name_coarser_candidates_by_their_own_groups():
+    """Check that a full report names the candidates of a coarser subset by
+    that subset's groups, in every view, also when the coarser subset has a
+    group (a value seen only with the other column blank) that no full group
+    has."""
+    X, y = sex_helps_women(n=2000, seed=8)
+    X.loc[X.index[:60], ["sex", "age"]] = ["other", None]
+    clf = FairUseClassifier(
+        group_columns=["sex", "age"], reporting="partial", random_state=0
+    ).fit(X, y)
+    report = clf.audit_report_
+    columns = report.risk_matrix().columns
+    assert ("decoupled on sex", "female") in columns
+    assert ("onehot on sex", "other") in columns
+    assert ("onehot on sex", "female, 60+") not in columns
+    candidates = json.loads(report.to_json())["candidates"]
+    assert {"variant": "decoupled on sex", "reported_group": "male"} in candidates
+    X_test, y_test = sex_helps_women(n=800, seed=9)
+    assert ("decoupled on sex", "female") in clf.audit(X_test, y_test).risk_matrix()
+
+
+def test_gate_loss_tests_leave_rows_without_losses_to_the_metric():
+    """Check that a loss test whose candidate has no loss on some of the
+    group's rows (nan) is left untested, for the metric's test to decide,
+    while the other comparisons of the group are tested as before."""
+    from fairuse_estimators._stats import TestOptions, loss_tests
+
+    rng = np.random.default_rng(0)
+    losses = rng.random((3, 200)).astype(np.float32)
+    group_ids = np.zeros(200, dtype=int)
+    comparisons = np.array([[0, 0, 1], [0, 0, 2]])
+    options = TestOptions("bootstrap", 0.1, "holm", 500, 0, "condition")
+    complete = loss_tests(losses, group_ids, comparisons, options)
+    losses[2, :5] = np.nan
+    partial = loss_tests(losses, group_ids, comparisons, options)
+    assert np.isfinite(complete).all()
+    assert np.isnan(partial[1]) and partial[0] == complete[0]
+
+
+def test_partial_reporting_on_one_column_audits_its_own_variants():
+    """Check that with one group column the audit lists only the variants
+    that subset fits (one-hot, decoupled: intersectional is the same
+    design)."""
+    X, y = sex_helps_women(n=1500, seed=10)
+    clf = FairUseClassifier(group_columns="sex", reporting="partial", random_state=0)
+    clf.fit(X.drop(columns="age"), y)
+    assert clf.audit_report_.models == ["routed", "onehot", "decoupled"]
+    X_test, y_test = sex_helps_women(n=600, seed=11)
+    report = clf.audit(X_test.drop(columns="age"), y_test)
+    assert report.models == ["routed", "onehot", "decoupled"]
+
+
+def test_partial_reporting_needs_rows_that_report_every_column():
+    """Check the error when no training row reports every group column."""
+    X, y = sex_helps_women(n=300, seed=12)
+    X.loc[X["sex"] == "female", "age"] = None
+    X.loc[X["sex"] == "male", "sex"] = None
+    clf = FairUseClassifier(group_columns=["sex", "age"], reporting="partial")
+    with pytest.raises(ValueError, match="No row of X reports every group column"):
+        clf.fit(X, y)

@@ -229,7 +229,7 @@ def test_report_state_has_a_schema_and_no_derived_arrays(fitted):
     assert state["schema"] == 3 and "_arrays" not in state
     # Schema 3 added the fields of partial reporting; states without them,
     # numbered or not, migrate.
-    added = {"schema", "candidate_labels", "participation", "must_report"}
+    added = {"schema", "reported_labels", "participation", "must_report"}
     old = {k: v for k, v in state.items() if k not in added}
     blank = type(report).__new__(type(report))
     blank.__setstate__(old)

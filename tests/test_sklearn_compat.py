@@ -12,6 +12,10 @@ ESTIMATORS = [
     FairUseClassifier(
         LogisticRegression(), group_columns=[0], cv=3, routing="best", random_state=0
     ),
+    FairUseClassifier(
+        LogisticRegression(), group_columns=[0], cv=3, reporting="sequential",
+        random_state=0,
+    ),  # fmt: skip
 ]
 
 
