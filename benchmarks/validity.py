@@ -21,7 +21,12 @@ Tables:
 - ``routing``: the evidence gate at its null boundary with 4 and 8 groups,
   in worlds where personalization lowers the log loss but raises the error,
   and the optimism of the routed model's graded gains, for the default gate
-  and the old one (log loss, corrected per group, graded in sample).
+  and the old one (log loss, corrected per group, graded in sample);
+- ``partial``: ``reporting="partial"`` fitted on worlds where no attribute
+  helps anyone, or where sex helps women and age helps nobody: the share of
+  fits that route any reporting group to a candidate not truly better than
+  what it gets by reporting less (section ``validity-partial``, also run
+  alone with ``--only partial``).
 
 Run from the repository root (about 6 minutes for 1,000 worlds per cell)::
 
@@ -396,13 +401,115 @@ def _size_markdown(sizes):
     return _markdown(wide)
 
 
+PARTIAL_WORLDS = {
+    # name: (group levels, does sex help women, rows)
+    "no attribute helps, 2 x 2": ((2, 2), False, 800),
+    "no attribute helps, 2 x 3 x 2": ((2, 3, 2), False, 1200),
+    "sex helps women, age nobody, 2 x 2": ((2, 2), True, 1500),
+    "sex helps women, age nobody, 2 x 3 x 2": ((2, 3, 2), True, 2400),
+}
+
+
+def _partial_world(levels, helps, n, seed):
+    """Rows of one world: sex (first column) helps women when ``helps``; the
+    other attributes never help anyone."""
+    from fairuse_estimators import FairUseClassifier
+
+    rng = np.random.default_rng(seed)
+    names = ["sex", "age", "site"][: len(levels)]
+    X = pd.DataFrame(rng.normal(size=(n, 2)), columns=["x1", "x2"])
+    for name, k in zip(names, levels):
+        X[name] = rng.integers(0, k, n).astype(str)
+    women = np.zeros(n, bool)
+    if helps:  # women ("0") are a minority, so the generic model fits men
+        women = rng.random(n) < 0.3
+        X["sex"] = np.where(women, "0", "1")
+    logit = 1.5 * X["x1"] + np.where(women, 2.5 * X["x2"], 0.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    clf = FairUseClassifier(group_columns=names, reporting="partial", random_state=seed)
+    return clf.fit(X, y), names
+
+
+def _partial_false_routes(clf, names, helps):
+    """Whether a reporting group is routed to a candidate that uses an
+    attribute that helps nobody (with no attribute helping: any candidate
+    but the generic model), and whether women who report sex are routed to
+    a model on sex alone."""
+    false, women = False, False
+    for group, (variant, reported) in clf.routing_.items():
+        if variant == "generic":
+            continue
+        used = [name for name, value in zip(names, reported) if value is not None]
+        false |= not helps or used != ["sex"]
+        women |= group[0] == "0" and used == ["sex"]
+    return false, women
+
+
+def partial_table(n_worlds):
+    """Shares of partial-reporting fits with any false route, per world."""
+    import warnings
+
+    from joblib import Parallel, delayed
+
+    def one(levels, helps, n, seed):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf, names = _partial_world(levels, helps, n, seed)
+        return _partial_false_routes(clf, names, helps)
+
+    rows = []
+    for name, (levels, helps, n) in PARTIAL_WORLDS.items():
+        found = Parallel(n_jobs=2)(
+            delayed(one)(levels, helps, n, seed) for seed in range(n_worlds)
+        )
+        found = np.array(found, dtype=bool)
+        rows.append(
+            {
+                "world": name,
+                "rows": n,
+                "any false route": found[:, 0].mean(),
+                "tolerance": tolerance(n_worlds),
+                "women routed on sex": found[:, 1].mean() if helps else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _partial_markdown(partial, n_worlds, seconds):
+    over = int((partial["any false route"] > partial["tolerance"]).sum())
+    return (
+        f"`.venv/bin/python benchmarks/validity.py --only partial "
+        f"--partial-worlds {n_worlds}` ({seconds / 60:.1f} min). "
+        '`reporting="partial"` with the defaults (error, McNemar gate, '
+        'gate_family="all", alpha = 0.1, min_gain = 0.01, 5-fold cross-fitting, '
+        "logistic regression), fitted on each world. A false route is any "
+        "reporting group's route that uses an attribute helping nobody (where "
+        "no attribute helps: any route off the generic model); the gate of "
+        "each of the L subsets runs at alpha / L, so the share of fits with "
+        f"any false route should stay at most alpha. Cells above the tolerance: "
+        f"{over} of {len(partial)}. `women routed on sex`: the share of fits "
+        "where women who report sex get a model on sex alone (power).\n\n"
+        + _markdown(partial)
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worlds", type=int, default=1000)
     parser.add_argument("--family-worlds", type=int, default=1000)
     parser.add_argument("--routing-worlds", type=int, default=1000)
+    parser.add_argument("--partial-worlds", type=int, default=300)
+    parser.add_argument("--only", choices=["partial"])
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    start = time.perf_counter()
+    partial = partial_table(args.partial_worlds)
+    text = _partial_markdown(partial, args.partial_worlds, time.perf_counter() - start)
+    print(text)
+    if not args.no_write:
+        write_section("validity-partial", text, "Validity of partial reporting")
+    if args.only:
+        return
     start = time.perf_counter()
     sizes = size_table(args.worlds)
     worst = sizes[["gain", "violation"]].max(axis=1)
