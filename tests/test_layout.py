@@ -33,6 +33,7 @@ LAYERS = [
     ["_reporting"],
     ["_estimators", "datasets"],
     ["_classifier", "plotting"],
+    ["_scoring"],
     ["cli", "__init__"],
 ]
 VIEWS = {"_text", "_figures", "_html"}
