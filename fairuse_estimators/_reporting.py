@@ -210,7 +210,13 @@ def _coarser_routes(partial, i, by_fold, evidence, pool):
                     for c in projected
                 ]
             )
+        before = pool.size
         evidence, pool, coarse[j] = with_selected(evidence, pool, np.array(fold_routes))
+        # Named apart from the level's own routed candidates.
+        name = f"routed on {', '.join(partial.levels[j].names)}"
+        variants = pool.variants.astype(object)
+        variants[before:] = name
+        pool = pool._replace(variants=variants.astype(str))
     return evidence, pool, coarse
 
 

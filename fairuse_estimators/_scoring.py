@@ -58,9 +58,7 @@ class FairUseScorer:
 
     def __repr__(self):
         extra = "".join(f", {k}={v!r}" for k, v in self.audit_params.items())
-        return (
-            f"make_fair_use_scorer({self.statistic!r}, model={self.model!r}{extra})"
-        )
+        return f"make_fair_use_scorer({self.statistic!r}, model={self.model!r}{extra})"
 
 
 def make_fair_use_scorer(statistic="worst_group_gain", *, model="routed", **audit):

@@ -2,10 +2,13 @@
 
 A sequential reporting system asks one group attribute at a time. The tree
 says which attribute to ask first and, for each answer, whether asking the
-next one is worth it: a node asks the attribute whose answers lower the risk
-of the rows below it most (the routes' risks on the evidence, looking ahead
-through every later question), and stops when no answer to any later
-question changes the route. Every node serves the route partial reporting
+next one is worth it: a node stops when no answer to any later question
+changes the route, and otherwise asks the attribute that brings its people
+to their routes with the fewest answers (looking ahead through every later
+question), ties going to the attribute whose answers alone lower their risk
+most. Every order of questions ends each person who answers them all on the
+route of her full group, so the order decides only how much is asked, and
+what those who stop early get. Every node serves the route partial reporting
 certified for what its people reported, so each step is the gate's
 decision and its test (against reporting the parent's attributes only) is
 in the report of the child's subset; and the tree never asks an attribute
@@ -70,26 +73,27 @@ def build_tree(partial, routes, reports):
         return j, np.flatnonzero(partial.projected[j][i] == g)
 
     def value(i, g):
-        """Best look-ahead gain below node ``(i, g)``, the questions its
-        people then answer below it (a tie-break: fewer), and the question."""
+        """The question node ``(i, g)`` asks: the one whose answers lead its
+        people to their routes with the fewest answers, then the one whose
+        own answers gain most; with the questions answered below it."""
         if (i, g) in memo:
             return memo[(i, g)]
         route, best = tuple(sources[i][g]), (0.0, 0.0, -1)
         for a in sorted(set(range(k)) - set(levels[i].subset)):
             j, found = children(i, g, a)
-            total, asked, changes = 0.0, 0.0, False
+            asked, gain, changes = 0.0, 0.0, False
             for c in found:
-                below, questions, asks = value(j, c)
+                questions, _, asks = value(j, c)
                 mine = tuple(sources[j][c])
                 n = reports[j - 1].n[c]
                 here = risks[j][c, partial.unions[j].index(route)]
                 there = risks[j][c, partial.unions[j].index(mine)]
-                total += np.nan_to_num(n * (here - there)) + below
+                gain += np.nan_to_num(n * (here - there))
                 asked += n + questions
                 changes |= mine != route or asks >= 0
-            better = (round(total, 9), -asked) > (round(best[0], 9), -best[1])
+            better = (asked, -round(gain, 9)) < (best[0], -round(best[1], 9))
             if changes and (best[2] < 0 or better):
-                best = (total, asked, a)
+                best = (asked, gain, a)
         memo[(i, g)] = best
         return best
 
@@ -173,12 +177,20 @@ def tree_sources(tree, columns, names):
         at[rows[found >= 0]] = np.asarray(kids)[found[found >= 0]]
         strange = given & (found < 0)
         lost[rows[strange]] = True
-        unseen += [
-            f"value {v!r} in column {names[a]!r}" for v in pd.unique(values[strange])
-        ]
+        after = ", ".join(
+            f"{names[p]}={_plain(v)!r}" for p, v in zip(node["subset"], node["values"])
+        )
+        for v in pd.unique(values[strange]):
+            where = f" after {after}" if after else ""
+            unseen.append(f"value {_plain(v)!r} in column {names[a]!r}{where}")
     source = np.array([nodes[k]["route"] for k in at], dtype=np.intp).reshape(n, 2)
     source[lost] = 0
     return source, unseen
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it holds, for messages."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 class ReportingTree:

@@ -416,3 +416,26 @@ def test_partial_reporting_needs_rows_that_report_every_column():
     clf = FairUseClassifier(group_columns=["sex", "age"], reporting="partial")
     with pytest.raises(ValueError, match="No row of X reports every group column"):
         clf.fit(X, y)
+
+
+def test_reporting_tree_never_asks_what_changes_no_route_under_auc():
+    """Check that under a metric whose group risks do not add up over
+    subgroups (AUC), the tree still asks sex only: every route depends on
+    sex alone."""
+    X, y = sex_helps_women()
+    clf = FairUseClassifier(
+        group_columns=["sex", "age"], reporting="sequential", metric="auc",
+        random_state=0,
+    ).fit(X, y)  # fmt: skip
+    asked = clf.reporting_tree_.to_frame()["asks"]
+    assert asked.iloc[0] == "sex" and "age" not in set(asked)
+
+
+def test_partial_reports_name_every_candidate_apart(world):
+    """Check that no two candidates of a subset's report share a label, the
+    routes chosen out of fold for the subset itself and for each coarser
+    subset included."""
+    _, _, clf = world
+    for report in clf.reports_by_subset_.values():
+        columns = report.risk_matrix().columns
+        assert not columns.duplicated().any(), columns[columns.duplicated()]
