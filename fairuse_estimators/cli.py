@@ -19,37 +19,30 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import FairUseClassifier
 from ._estimators import ESTIMATORS, make_estimator
 from ._files import (
     atomic_output,
     check_outputs,
-    read_model_file,
     spreadsheet_safe,
     terminal_safe,
     write_atomic,
 )
+from ._model_files import CommandError, load_model, skops_io
 from ._planner import plan_table
 from ._text import fixed_width
 from ._version import __version__
 from .datasets import list_datasets, load_csv, load_dataset
 from .datasets._csv import read_frame
 
-
-class CommandError(Exception):
-    """A mistake in the command's input, reported in one line."""
-
-
 # ------------------------------------------------------------------- data
 
 
-def read_data(path, target, groups):
+def read_data(path, target, groups, drop=None, sep=","):
     """Features with group columns, and a binary target, from a CSV file.
 
     Parameters
@@ -61,6 +54,10 @@ def read_data(path, target, groups):
     groups : str
         Comma-separated names of the group columns; each must hold at least
         two values.
+    drop : list of str, default=None
+        Columns to leave out (identifiers, notes).
+    sep : str, default=","
+        Field separator.
 
     Returns
     -------
@@ -84,7 +81,7 @@ def read_data(path, target, groups):
     ((303, 20), ['sex', 'age_group'])
     >>> folder.cleanup()
     """
-    data = load_csv(path, target=target, group_columns=groups)
+    data = load_csv(path, target=target, group_columns=groups, drop=drop, sep=sep)
     classes = data.target_names.tolist()
     if len(classes) != 2:
         shown = ", ".join(map(repr, classes[:5]))
@@ -175,28 +172,19 @@ def demo(args):
 def audit(args):
     """Fit and audit FairUseClassifier on the user's CSV file."""
     _check_report_outputs(args, [args.data])
-    X, y, group_columns = read_data(args.data, args.target, args.groups)
+    X, y, group_columns = read_data(
+        args.data, args.target, args.groups, *_left_out(args)
+    )
     return _fit_and_audit(args, X, y, group_columns, str(args.data))
-
-
-def _skops_io():
-    """skops.io, or a one-line error saying how to install it."""
-    try:
-        import skops.io
-    except ImportError as exc:
-        raise CommandError(
-            "Saving and loading models needs skops, which is not installed; "
-            "install it with: pip install skops (from a source checkout: pip "
-            'install ".[skops]")'
-        ) from exc
-    return skops.io
 
 
 def fit(args):
     """Fit FairUseClassifier on every row of a CSV file and save it with skops."""
-    sio = _skops_io()
+    sio = skops_io()
     _check_report_outputs(args, [args.data], **{"--out": args.out})
-    X, y, group_columns = read_data(args.data, args.target, args.groups)
+    X, y, group_columns = read_data(
+        args.data, args.target, args.groups, *_left_out(args)
+    )
     clf = make_classifier(args, group_columns).fit(X, y)
     _say(clf.audit_report_.summary())
     _say_tree(clf)
@@ -206,59 +194,13 @@ def fit(args):
     return 0
 
 
-def load_model(path, *, max_unpacked=None):
-    """Load a model file written by ``fairuse fit``, refusing anything else.
-
-    Every object in the file must be of a type on the exact list
-    :data:`fairuse_estimators._files.TRUSTED_TYPES`, its unpacked size must
-    stay within a bound, and it must hold a fitted
-    :class:`~fairuse_estimators.FairUseClassifier` or a Pipeline ending in
-    one.
-
-    Parameters
-    ----------
-    path : str or path-like
-        File written by ``fairuse fit --out``.
-    max_unpacked : int, default=None
-        Bound on the file's unpacked size in bytes; ``None`` means
-        ``min(100 * file size, 2 GiB)``.
-
-    Returns
-    -------
-    model : FairUseClassifier or Pipeline
-
-    Raises
-    ------
-    CommandError
-        If the file is missing, is not such a model, or holds a type not on
-        the list.
-    """
-    _skops_io()
-    path = Path(path)
-    if not path.is_file():
-        raise CommandError(
-            f"No model file found at {str(path)!r}; pass the file written by "
-            "`fairuse fit --out`."
+def _present(frame, column, path):
+    if column not in frame.columns:
+        raise ValueError(
+            f"The --id column {column!r} is not in {str(path)!r}; its columns are "
+            f"{list(frame.columns)!r}."
         )
-    model = read_model_file(path, max_unpacked=max_unpacked)
-    final = model
-    if isinstance(model, Pipeline):
-        steps = getattr(model, "steps", None)
-        final = steps[-1][1] if isinstance(steps, list) and steps else None
-    if not isinstance(final, FairUseClassifier):
-        raise CommandError(
-            f"{str(path)!r} holds a {type(model).__name__}, not a fitted "
-            "FairUseClassifier or a Pipeline ending in one; `fairuse predict` "
-            "applies the models written by `fairuse fit`."
-        )
-    try:
-        check_is_fitted(final)
-    except NotFittedError as exc:
-        raise CommandError(
-            f"{str(path)!r} holds a FairUseClassifier that was never fitted; "
-            "write the model with `fairuse fit`."
-        ) from exc
-    return model
+    return column
 
 
 def _group_column_names(model):
@@ -288,7 +230,7 @@ def predict(args):
         )
     columns = [str(c) for c in columns]
     # The group columns are read as `fit` read them: "NA" is a group there.
-    frame = read_frame(args.data, _group_column_names(model))
+    frame = read_frame(args.data, _group_column_names(model), sep=args.sep)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(
@@ -297,6 +239,8 @@ def predict(args):
         )
     X = frame[columns]
     predictions = pd.DataFrame({"prediction": model.predict(X)}, index=frame.index)
+    if args.id:
+        predictions.insert(0, args.id, frame[_present(frame, args.id, args.data)])
     if hasattr(model, "predict_proba"):
         proba = model.predict_proba(X)
         for j, label in enumerate(model.classes_):
@@ -408,7 +352,26 @@ def _overwrite_option(parser):
     )
 
 
+def _left_out(args):
+    """Columns the model must not see (``--drop``, ``--id``), and ``--sep``."""
+    drop = [c for c in (args.drop or "").split(",") if c.strip()]
+    return [*drop, *([args.id] if args.id else [])], args.sep
+
+
+def _file_options(parser, dropping=True):
+    parser.add_argument("--sep", default=",", help="field separator (default: ,)")
+    parser.add_argument(
+        "--id", metavar="COL", help="identifier column: never a feature; "
+        "copied into the predictions by `fairuse predict`",
+    )  # fmt: skip
+    if dropping:
+        parser.add_argument(
+            "--drop", metavar="COL[,COL...]", help="columns to leave out"
+        )
+
+
 def _data_options(parser):
+    _file_options(parser)
     parser.add_argument("data", type=Path, metavar="DATA.csv", help="CSV file")
     parser.add_argument("--target", required=True, help="binary target column")
     parser.add_argument(
@@ -480,6 +443,7 @@ def _predict_parser(commands):
     )
     sub.add_argument("model", metavar="MODEL.skops", help="file from `fairuse fit`")
     sub.add_argument("data", type=Path, metavar="DATA.csv", help="CSV file")
+    _file_options(sub, dropping=False)
     sub.add_argument(
         "--out",
         default="-",

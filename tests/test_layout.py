@@ -33,7 +33,7 @@ LAYERS = [
     ["_reporting"],
     ["_estimators", "datasets"],
     ["_classifier", "plotting"],
-    ["_scoring"],
+    ["_scoring", "_model_files"],
     ["cli", "__init__"],
 ]
 VIEWS = {"_text", "_figures", "_html"}

@@ -30,7 +30,7 @@ def _as_column_list(group_columns):
     return columns
 
 
-def read_frame(path, groups=()):
+def read_frame(path, groups=(), sep=","):
     """Read a CSV file as the command and :func:`load_csv` both read it.
 
     In the group columns ``groups`` only an empty cell is missing: a group may
@@ -46,11 +46,11 @@ def read_frame(path, groups=()):
         "with the column names followed by at least one row."
     )
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, sep=sep)
         present = [column for column in groups if column in frame.columns]
         if present and not frame.empty:
             raw = pd.read_csv(
-                path, usecols=present, keep_default_na=False, na_values=[""]
+                path, sep=sep, usecols=present, keep_default_na=False, na_values=[""]
             )
             frame[present] = raw[present]
     except pd.errors.EmptyDataError as exc:
@@ -62,6 +62,29 @@ def read_frame(path, groups=()):
     if frame.empty:
         raise ValueError(no_rows)
     return frame
+
+
+def _dropped(frame, path, drop, kept):
+    """``frame`` without the columns ``drop``, which must exist and must not
+    be the target or a group column."""
+    if not drop:
+        return frame
+    if isinstance(drop, str):
+        drop = drop.split(",")
+    drop = list(dict.fromkeys(str(name).strip() for name in drop if str(name).strip()))
+    absent = [column for column in drop if column not in frame.columns]
+    if absent:
+        raise ValueError(
+            f"The columns {absent!r} to drop are not in the CSV file {str(path)!r}; "
+            f"its columns are {list(frame.columns)!r}."
+        )
+    clash = [column for column in drop if column in kept]
+    if clash:
+        raise ValueError(
+            f"The columns {clash!r} are to be dropped but are the target or a "
+            "group column; drop only columns the model should not see."
+        )
+    return frame.drop(columns=drop)
 
 
 def _check_columns(frame, path, target, groups):
@@ -124,7 +147,7 @@ def _check_target(y, path):
         )
 
 
-def load_csv(path, *, target, group_columns):
+def load_csv(path, *, target, group_columns, drop=None, sep=","):
     """Load your own data from a CSV file in the Bunch style of the bundled sets.
 
     The file needs a header line. Every column other than ``target`` and
@@ -147,6 +170,11 @@ def load_csv(path, *, target, group_columns):
         Names of the group attribute columns. A comma-separated string such
         as ``"sex,age_group"`` (the form a command line passes) is split into
         a list.
+    drop : list of str or str, default=None
+        Columns to leave out of the data, such as a patient identifier or a
+        free-text note; a comma-separated string is split as above.
+    sep : str, default=","
+        Field separator of the file, for example ``";"`` or ``"\\t"``.
 
     Returns
     -------
@@ -193,7 +221,7 @@ def load_csv(path, *, target, group_columns):
     """
     path = Path(path)
     groups = _as_column_list(group_columns)
-    frame = read_frame(path, groups)
+    frame = _dropped(read_frame(path, groups, sep), path, drop, [target, *groups])
     _check_columns(frame, path, target, groups)
     y = frame[target]
     _check_target(y, path)
