@@ -34,13 +34,18 @@ def sex_helps_women(n=3000, seed=0):
     return pd.DataFrame({"x1": x1, "x2": x2, "sex": sex, "age": age}), y
 
 
-@pytest.fixture(scope="module")
-def world():
+def fitted_world(reporting):
+    """The world, and a classifier fitted on it with ``reporting``."""
     X, y = sex_helps_women()
     clf = FairUseClassifier(
-        group_columns=["sex", "age"], reporting="partial", random_state=0
+        group_columns=["sex", "age"], reporting=reporting, random_state=0
     ).fit(X, y)
     return X, y, clf
+
+
+@pytest.fixture(scope="module")
+def world():
+    return fitted_world("partial")
 
 
 def test_partial_reporting_says_women_report_sex_only_and_men_nothing(world):
@@ -289,11 +294,7 @@ def test_fairuse_command_fits_audits_and_predicts_partial_reports(tmp_path, caps
 
 @pytest.fixture(scope="module")
 def sequential():
-    X, y = sex_helps_women()
-    clf = FairUseClassifier(
-        group_columns=["sex", "age"], reporting="sequential", random_state=0
-    ).fit(X, y)
-    return X, y, clf
+    return fitted_world("sequential")
 
 
 def test_reporting_tree_asks_sex_first_and_never_age(sequential):
