@@ -13,7 +13,10 @@ ESTIMATORS = [
         LogisticRegression(), group_columns=[0], cv=3, routing="best", random_state=0
     ),
     FairUseClassifier(
-        LogisticRegression(), group_columns=[0], cv=3, reporting="sequential",
+        LogisticRegression(),
+        group_columns=[0],
+        cv=3,
+        reporting="sequential",
         random_state=0,
     ),  # fmt: skip
 ]
