@@ -153,7 +153,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         - a splitter or iterable of (train, test) index arrays whose test sets
           partition the rows, used like an int. A splitter is called as
           ``split(X, strata)`` with the (group, label) strata as ``y`` and no
-          ``groups``, so splitters that need ``groups`` do not apply.
+          ``groups``; to keep each patient's rows in one fold, pass the splits
+          themselves: ``cv=list(GroupKFold(5).split(X, y, groups=patient_id))``.
 
     routing : {"evidence", "best"}, default="evidence"
         How each group picks its candidate from the risks on its held-out

@@ -121,7 +121,19 @@ def make_splits(cv, y, group_ids, n_classes, random_state=None):
         strata = _merge_small_strata(strata, y, min_count=n_splits)
     else:
         splitter = check_cv(cv, y, classifier=True)
-    splits = [(np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(y, strata)]
+    try:
+        found = list(splitter.split(y, strata))
+    except ValueError as exc:
+        if "groups" not in str(exc):
+            raise
+        raise ValueError(
+            f"cv={cv!r} splits by groups (such as a patient id), which the "
+            "classifier cannot pass to it: it splits by the (group, label) "
+            "strata. Pass the splits themselves, for example cv=list("
+            f"{type(cv).__name__}(...).split(X, y, groups=patient_id)), to keep "
+            "each patient's rows in one fold."
+        ) from exc
+    splits = [(np.asarray(tr), np.asarray(te)) for tr, te in found]
     if not holdout:
         _check_cross_fitting(splits, len(y))
     return splits, not holdout

@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold, KFold
 
 from fairuse_estimators import FairUseClassifier
 from fairuse_estimators._evidence import (
@@ -191,3 +191,20 @@ def test_base_fit_warnings_come_back_as_one_summary(heart, n_jobs):
         warnings.simplefilter("ignore", ConvergenceWarning)
         clone(clf).fit(X, y)
     assert caught == []
+
+
+def test_group_splitters_say_how_to_keep_a_patients_rows_together(heart):
+    """Check that a splitter needing groups gets an error saying to pass its
+    splits, and that those splits keep every patient's rows in one fold."""
+    X, y = heart
+    clf = FairUseClassifier(
+        LogisticRegression(max_iter=5000), group_columns=["sex", "age_group"]
+    )
+    with pytest.raises(ValueError, match=r"cv=list\(GroupKFold\(\.\.\.\)\.split"):
+        clf.set_params(cv=GroupKFold(3)).fit(X, y)
+    patient = np.arange(len(y)) // 3  # three rows per patient
+    splits = list(GroupKFold(3).split(X, y, groups=patient))
+    fitted = clf.set_params(cv=splits).fit(X, y)
+    assert fitted.audit_report_.evidence == "3-fold cross-fitting"
+    for train, test in splits:
+        assert not set(patient[train]) & set(patient[test])
