@@ -354,6 +354,15 @@ def column_values(X, position):
     return np.asarray(X[:, position])
 
 
+def not_a_label(name, exc):
+    """The error for a value of group column ``name`` that cannot be a group
+    label (a list, a dict), from the ``TypeError`` ``exc`` it raised."""
+    return TypeError(
+        f"The group column {name!r} holds a value that cannot be a group label "
+        f"({exc}); group values must be strings, numbers or booleans."
+    )
+
+
 def _python_scalar(value):
     return value.item() if isinstance(value, np.generic) else value
 
@@ -392,12 +401,8 @@ class GroupEncoding:
             try:
                 self.levels.append(_sorted_levels(values[~missing]))
             except TypeError as exc:
-                raise TypeError(
-                    f"The group column {name!r} holds a value that cannot be a "
-                    f"group label ({exc}); group values must be strings, numbers "
-                    "or booleans."
-                ) from exc
-        codes = self._level_codes(columns)
+                raise not_a_label(name, exc) from exc
+        codes = self._level_codes(columns, names)
         keys = self._keys(codes[~missing])
         group_keys = np.unique(keys)
         self.group_codes = np.column_stack(
@@ -423,11 +428,14 @@ class GroupEncoding:
     def n_groups(self):
         return len(self.group_codes)
 
-    def _level_codes(self, columns):
+    def _level_codes(self, columns, names):
         codes = np.empty((len(columns[0]), len(columns)), dtype=np.intp)
         for j, values in enumerate(columns):
             index = pd.Index(self.levels[j], dtype=object)
-            codes[:, j] = index.get_indexer(pd.Index(values, dtype=object))
+            try:
+                codes[:, j] = index.get_indexer(pd.Index(values, dtype=object))
+            except TypeError as exc:  # a list or dict cannot be looked up
+                raise not_a_label(names[j], exc) from exc
             codes[pd.isna(values), j] = WITHHELD
         return codes
 
@@ -452,7 +460,7 @@ class GroupEncoding:
         unseen : list of str
             One readable description per distinct unseen value or combination.
         """
-        codes = self._level_codes(columns)
+        codes = self._level_codes(columns, names)
         group_ids = np.full(len(codes), UNSEEN, dtype=np.intp)
         withheld = (codes == WITHHELD).any(axis=1)
         group_ids[withheld] = WITHHELD

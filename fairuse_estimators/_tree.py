@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ._figures import check_matplotlib
-from ._groups import group_label
+from ._groups import group_label, not_a_label
 from ._metrics import risk_matrix
 
 
@@ -170,9 +170,12 @@ def tree_sources(tree, columns, names):
         kids = node["children"]
         answers = [nodes[c]["values"][nodes[c]["subset"].index(a)] for c in kids]
         values = columns[a][rows]
-        found = pd.Index(answers, dtype=object).get_indexer(
-            pd.Index(values, dtype=object)
-        )
+        try:
+            found = pd.Index(answers, dtype=object).get_indexer(
+                pd.Index(values, dtype=object)
+            )
+        except TypeError as exc:  # a list or dict cannot be looked up
+            raise not_a_label(names[a], exc) from exc
         given = ~pd.isna(values)
         at[rows[found >= 0]] = np.asarray(kids)[found[found >= 0]]
         strange = given & (found < 0)

@@ -440,3 +440,17 @@ def test_partial_reports_name_every_candidate_apart(world):
     for report in clf.reports_by_subset_.values():
         columns = report.risk_matrix().columns
         assert not columns.duplicated().any(), columns[columns.duplicated()]
+
+
+@pytest.mark.parametrize("reporting", ["all", "partial", "sequential"])
+def test_unhashable_group_values_at_predict_name_the_column(reporting):
+    """Check that a list in a group column at prediction time raises an
+    error naming the column, whatever the reporting."""
+    X, y = sex_helps_women(n=400, seed=13)
+    clf = FairUseClassifier(
+        group_columns=["sex", "age"], reporting=reporting, cv=3, random_state=0
+    ).fit(X, y)
+    bad = X.head(3).copy()
+    bad["sex"] = pd.Series([["female"], "male", "male"], index=bad.index, dtype=object)
+    with pytest.raises(TypeError, match="group column 'sex' holds a value"):
+        clf.predict(bad)
