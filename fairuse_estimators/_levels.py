@@ -178,6 +178,14 @@ class Union(NamedTuple):
         return int(hit[0])
 
 
+def coarser_name(level, c):
+    """Variant name (``"onehot on sex"``) and reported group label of
+    candidate ``c`` of ``level``, as finer levels name it."""
+    variant, reported = level.pool.variants[c], int(level.pool.groups[c])
+    label = group_label(level.encoding.groups[reported])
+    return f"{variant} on {', '.join(level.names)}", label
+
+
 def union(levels, i, blocks, group_ids):
     """Level ``i``'s union pool, with the predictions ``blocks`` of every
     level (aligned rows) and the rows' groups ``group_ids`` on level ``i``."""
@@ -195,9 +203,10 @@ def union(levels, i, blocks, group_ids):
                 labels.append("")
                 continue
             # No group of this level owns it: its reported group is named.
-            variants.append(f"{variant} on {', '.join(level.names)}")
+            name, label = coarser_name(level, c)
+            variants.append(name)
             groups.append(-1)
-            labels.append(group_label(level.encoding.groups[reported]))
+            labels.append(label)
     losses = None
     if all(part.losses is not None for part in parts):
         owners = [levels[j] for j in [0, *coarser(levels, i)]]

@@ -50,9 +50,10 @@ PARTICIPATION_FIELDS = ("gain", "p_gain", "p_violation")
 class PartialRouting:
     """Routes of every level and how each was reached (transient)."""
 
-    def __init__(self, levels, blocks, routing, options, params):
+    def __init__(self, levels, routing, options, params):
         self.levels, self.routing, self.options = levels, routing, options
         self.min_gain, self.family = params["min_gain"], params["family"]
+        blocks = [level.block for level in levels]
         self.unions = [None] + [
             union(levels, i, blocks, blocks[i].group_ids) for i in range(1, len(levels))
         ]
@@ -64,14 +65,13 @@ class PartialRouting:
             gate_alpha = options.alpha / max(len(levels) - 1, 1)
         self.gate_options = options._replace(alpha=gate_alpha)
 
-    def options_of(self, i, g, routes):
-        """Union indices of what group ``g`` of level ``i`` gets by reporting
-        less: the generic model, then each coarser group's route."""
-        options = [0]
-        for j in coarser(self.levels, i)[1:]:
-            source = self.unions[j].sources[routes[j][self.projected[i][j][g]]]
-            options.append(self.unions[i].index(source))
-        return options
+    def reported_less(self, i, j, routes):
+        """Union index (on level ``i``) of the route each group of level ``i``
+        gets by reporting only the attributes of its coarser level ``j``."""
+        chosen = routes[j][self.projected[i][j]]
+        return np.array(
+            [self.unions[i].index(self.unions[j].sources[c]) for c in chosen], np.intp
+        )
 
     def routes(self, fold=None, verbose=0):
         """Every level's routes (union indices), chosen without ``fold``'s
@@ -83,12 +83,17 @@ class PartialRouting:
                 held_out = np.where(evidence.folds == fold, -1, evidence.group_ids)
                 evidence = evidence._replace(group_ids=held_out)
             risks = risk_matrix(evidence)
+            # What each group gets by reporting less: generic, then each
+            # coarser group's route; its baseline is the lowest-risk one.
+            options = np.column_stack(
+                [np.zeros(len(risks), np.intp)]
+                + [
+                    self.reported_less(i, j, routes)
+                    for j in coarser(self.levels, i)[1:]
+                ]
+            )
             baseline = np.array(
-                [
-                    _lowest(risks[g], self.options_of(i, g, routes))
-                    for g in range(len(risks))
-                ],
-                dtype=np.intp,
+                [_lowest(r, o) for r, o in zip(risks, options)], np.intp
             )
             level_routes, kept = route(
                 self.routing, evidence, risks, self.unions[i].pool,
@@ -102,17 +107,15 @@ class PartialRouting:
     def must_report(self, routes, i):
         """Attributes each group of level ``i`` must report for its route:
         the smallest coarser subset whose group gets the same candidate."""
+        own = routes[i]
+        # Smallest subsets first; the level itself, last, always matches.
+        found = {
+            j: self.reported_less(i, j, routes) for j in coarser(self.levels, i)[1:]
+        }
         answers = []
-        for g, c in enumerate(routes[i]):
-            source = tuple(self.unions[i].sources[c])
-            answer = []
-            if source != (0, 0):
-                for j in sorted(coarser(self.levels, i)):
-                    routed = self.unions[j].sources[routes[j][self.projected[i][j][g]]]
-                    if tuple(routed) == source:
-                        answer = list(self.levels[j].names)
-                        break
-            answers.append(answer)
+        for g, c in enumerate(own):
+            same = [j for j in sorted(found) if found[j][g] == c] + [i]
+            answers.append([] if c == 0 else list(self.levels[same[0]].names))
         return answers
 
 
@@ -201,15 +204,7 @@ def _coarser_routes(partial, i, by_fold, evidence, pool):
     gets by reporting that level's attributes only, chosen out of fold."""
     coarse = {}
     for j in coarser(partial.levels, i)[1:]:
-        fold_routes = []
-        for routes in by_fold:
-            projected = routes[j][partial.projected[i][j]]
-            fold_routes.append(
-                [
-                    partial.unions[i].index(partial.unions[j].sources[c])
-                    for c in projected
-                ]
-            )
+        fold_routes = [partial.reported_less(i, j, routes) for routes in by_fold]
         before = pool.size
         evidence, pool, coarse[j] = with_selected(evidence, pool, np.array(fold_routes))
         # Named apart from the level's own routed candidates.
@@ -343,9 +338,7 @@ def fit_partial(base, X, y, columns, names, settings, options, routing, **run):
         base, X, y, columns, names, {**settings, "splits": splits}, **run
     )
     params = {"min_gain": routing["min_gain"], "family": routing["family"]}
-    partial = PartialRouting(
-        levels, [level.block for level in levels], routing["routing"], options, params
-    )
+    partial = PartialRouting(levels, routing["routing"], options, params)
     routes, below = partial.routes(verbose=run.get("verbose", 0))
     reports = partial_reports(
         partial, routes, below, options, estimated_by=estimated_by,

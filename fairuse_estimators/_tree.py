@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ._figures import check_matplotlib
-from ._groups import group_label, not_a_label
+from ._groups import not_a_label
+from ._levels import coarser_name
 from ._metrics import risk_matrix
 
 
@@ -32,10 +33,8 @@ def source_label(levels, source):
     j, c = (int(v) for v in source)
     if j == 0:
         return "generic"
-    level = levels[j]
-    group = level.encoding.groups[int(level.pool.groups[c])]
-    on = ", ".join(level.names)
-    return f"{level.pool.variants[c]} on {on} as ({group_label(group)})"
+    name, label = coarser_name(levels[j], c)
+    return f"{name} as ({label})"
 
 
 def build_tree(partial, routes, reports):
