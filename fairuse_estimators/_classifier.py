@@ -641,7 +641,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         )  # fmt: skip
         risks = risk_matrix(evidence)
         params = {"min_gain": self.min_gain, "family": self.gate_family}
-        routes, below = route(
+        routes, below, record = route(
             self.routing, evidence, risks, pool, options, **params,
             verbose=self.verbose,
         )  # fmt: skip
@@ -655,7 +655,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.audit_report_ = audit_models(
             graded, risk_matrix(graded), graded_pool, models, assignments, options,
             group_columns=names, groups=encoding.groups, variants=self.variants,
-            notes=notes, routes=routes, selected=selected,
+            notes=notes, routes=routes, selected=selected, gate=record.to_lists(),
             n_withheld=int((group_ids < 0).sum()), estimated_by=estimated_by,
             verbose=self.verbose,
         )  # fmt: skip
@@ -762,8 +762,8 @@ default=None
         group_ids, unseen = self._encoding.transform(columns, names)
         warn_unseen(unseen, UNSEEN_IN_AUDIT)
         pool, routes = self._pool(), self._route
-        fields = {"must_report": self.audit_report_.must_report}
-        fields["variants"] = self.variants
+        fields = {"variants": self.variants, "gate": self.audit_report_.gate}
+        fields["must_report"] = self.audit_report_.must_report
         if getattr(self, "_levels", None) is None:
             evidence = score_pool(
                 self.estimators_, self._encoding, pool, X_features, codes, group_ids,

@@ -98,3 +98,75 @@ def minimal_reporting_frame(report, index):
         },
         index=index,
     )
+
+
+_GATE_COLUMNS = ("candidate", "gain", "p_value", "p_adjusted", "before_repair")
+
+
+def routing_frame(report, index):
+    """:meth:`FairUseReport.routing_frame` of ``report``, on ``index``."""
+    gate = report.gate
+    if gate is None or report.routes is None:
+        columns = ["route", "decision", *_GATE_COLUMNS, "why"]
+        return pd.DataFrame(columns=columns)
+    routes = report.routes
+    label = report.candidate_label
+    frame = pd.DataFrame(
+        {
+            "route": [label(c, g) for g, c in enumerate(routes)],
+            "decision": gate["decision"],
+            "candidate": [label(c, g) for g, c in enumerate(gate["candidate"])],
+            "gain": np.asarray(gate["gain"], dtype=float),
+            "p_value": np.asarray(gate["p_value"], dtype=float),
+            "p_adjusted": np.asarray(gate["p_adjusted"], dtype=float),
+            "before_repair": [label(c, g) for g, c in enumerate(gate["before_repair"])],
+        },
+        index=index,
+    )
+    baselines = [label(c, g) for g, c in enumerate(gate["baseline"])]
+    frame["why"] = [
+        _why(row, base, gate["settings"], report.metric)
+        for row, base in zip(frame.itertuples(index=False), baselines)
+    ]
+    return frame
+
+
+def _why(row, baseline, settings, metric):
+    """One sentence: why a group got its route."""
+    base = "the generic model" if baseline == "generic" else baseline
+    gain = f"{row.gain:+.3f} in {metric}"
+    p = f"adjusted p = {row.p_adjusted:.2g}"
+    alpha, min_gain = settings.get("alpha"), settings.get("min_gain")
+    if row.decision == "routed":
+        return (
+            f"routed to {row.route}: its gain over {base} ({gain}) was "
+            f"significant ({settings.get('test')}, {p} <= alpha={alpha:.3g}) "
+            f"and at least min_gain={min_gain:g}"
+        )
+    if row.decision == "envy_repair":
+        return (
+            f"moved from {row.before_repair} to {row.route} by envy repair: "
+            f"{row.route}'s predictions were significantly better for it"
+        )
+    if row.decision == "lowest_risk":
+        return (
+            f"routed to {row.route}: the lowest estimated risk "
+            "(routing='best' runs no test)"
+        )
+    if row.decision == "below_min_gain":
+        return (
+            f"kept on {base}: {row.candidate} gained {gain}, significant "
+            f"({p}) but below min_gain={min_gain:g}"
+        )
+    if row.decision == "not_significant" and np.isnan(row.p_adjusted):
+        return (
+            f"kept on {base}: {row.candidate}'s gain ({gain}) could not be "
+            "tested on the group's rows"
+        )
+    if row.decision == "not_significant":
+        return (
+            f"kept on {base}: its candidate closest to passing, "
+            f"{row.candidate}, gained {gain}, not significantly "
+            f"({p} > alpha={alpha:.3g})"
+        )
+    return f"kept on {base}: no personalized candidate has a defined risk"

@@ -68,6 +68,15 @@ def fragment(report, plots=True):
         parts += [
             f"<h3>Groups under the {esc(repr(first))} model</h3>",
             table(*_text.group_table(report, first), _VERDICT_COLUMNS),
+        ]
+        decisions = _text.routing_lines(report)
+        if decisions:
+            parts += [
+                "<h3>Routing decisions</h3>",
+                f"<p>{esc(_text.ROUTING_TITLE)}</p>",
+                _items(decisions),
+            ]
+        parts += [
             "<h3>Models</h3>",
             "<p>Risks over all audited rows; harmed: groups with a negative "
             "gain; g/v: groups with a significant gain / violation.</p>",

@@ -13,7 +13,13 @@ import pandas as pd
 
 from . import _html, _text
 from ._files import write_atomic
-from ._frames import envy_columns, jsonable, minimal_reporting_frame, records
+from ._frames import (
+    envy_columns,
+    jsonable,
+    minimal_reporting_frame,
+    records,
+    routing_frame,
+)
 from ._groups import group_label
 from ._pool import PERSONALIZED, Pool, find_candidate
 from ._power import POWER, P, model_power
@@ -23,7 +29,7 @@ from ._version import __version__
 GENERIC_LABEL = "-"
 #: Version of the persisted state; :meth:`FairUseReport.__setstate__`
 #: migrates older states.
-SCHEMA = 3
+SCHEMA = 4
 
 
 class FairUseReport:
@@ -108,6 +114,10 @@ class FairUseReport:
     must_report : list of list of str, default=None
         Under partial reporting, the group columns each group must report
         to get its route (see :meth:`minimal_reporting`).
+    gate : dict, default=None
+        For a routed classifier, what the routing saw for each group (the
+        fields of ``fairuse_estimators._routing.GateRecord`` as lists, and
+        its ``settings``); see :meth:`routing_frame`.
 
     See Also
     --------
@@ -202,6 +212,7 @@ class FairUseReport:
         reported_labels=None,
         participation=None,
         must_report=None,
+        gate=None,
     ):
         self.metric = str(metric)
         self.group_columns = [str(c) for c in group_columns]
@@ -226,6 +237,7 @@ class FairUseReport:
         )
         self.participation = participation
         self.must_report = must_report
+        self.gate = gate
         self.schema = SCHEMA
 
     # -------------------------------------------------------- persistence
@@ -243,6 +255,9 @@ class FairUseReport:
             # Schema 3 added the fields of partial reporting.
             state.update(reported_labels=None, participation=None, must_report=None)
             state["schema"] = 3
+        if state["schema"] < 4:
+            # Schema 4 added what the routing saw for each group.
+            state.update(gate=None, schema=4)
         self.__dict__.update(state)
 
     # ------------------------------------------------------------ lookups
@@ -344,61 +359,8 @@ class FairUseReport:
         """Risks, tests and verdicts of model ``k``, computed once."""
         cache = self.__dict__.setdefault("_arrays", {})
         if k not in cache:
-            cache[k] = self._compute_arrays(k)
+            cache[k] = _compute_arrays(self, k)
         return cache[k]
-
-    def _compute_arrays(self, k):
-        m = len(self.n)
-        if self.statistics is None:
-            rationality = np.full((m, len(STAT_FIELDS)), np.nan)
-            envy = np.full((m, m, len(STAT_FIELDS)), np.nan)
-            untested = {"rationality": None, "envy": None}
-        else:
-            rationality = np.asarray(self.statistics["rationality"], float)[k]
-            envy = np.asarray(self.statistics["envy"], float)[k]
-            untested = {
-                key: self.statistics[f"{key}_untested"][k]
-                for key in ("rationality", "envy")
-            }
-        power = model_power(self.statistics, k, m)
-        largest_power = {key: found[1] for key, found in power.items()}
-        model = self.assignments[k]
-        cross = np.full((m, m), np.nan)
-        available = model >= 0
-        cross[:, available] = self.risks[:, model[available]]
-        own = np.diagonal(cross).copy()
-        generic = self.risks[:, 0] if self.risks.shape[1] else np.full(m, np.nan)
-        # Gains and envy gaps are the comparisons the tests ran: (g, a, b)
-        # gains R[g, a] - R[g, b], with a = generic or M[g'] and b = M[g].
-        gains, gaps = np.full(m, np.nan), np.full((m, m), np.nan)
-        g, h = np.nonzero(available[:, None] & available[None, :])
-        off = g != h
-        gaps[g[off], h[off]] = comparison_gains(
-            self.risks, np.column_stack([g[off], model[h[off]], model[g[off]]])
-        )
-        if self.risks.shape[1]:
-            own_rows = np.flatnonzero(available)
-            gains[own_rows] = comparison_gains(
-                self.risks,
-                np.column_stack([own_rows, np.zeros_like(own_rows), model[own_rows]]),
-            )
-        return {
-            "rationality": rationality,
-            "envy": envy,
-            "untested": untested,
-            "generic": generic,
-            "own": own,
-            "gains": gains,
-            "cross": cross,
-            "gaps": gaps,
-            "rationality_verdicts": _verdicts(
-                rationality, self.alpha, largest_power["rationality"]
-            ),
-            "envy_verdicts": _verdicts(envy, self.alpha, largest_power["envy"]),
-            "largest_power": largest_power,
-            "largest_gain": power["rationality"][0][:, P["largest"]],
-            "detectable": {key: found[2] for key, found in power.items()},
-        }
 
     def _index(self):
         names = self.group_columns or ["group"]
@@ -435,7 +397,9 @@ class FairUseReport:
             best), ``envied_group`` (that other group, ``""`` when the
             group envies none), ``p_envy_gain``, ``p_envy_violation``
             and ``envy_freeness``; for a classifier, one ``risk_<variant>``
-            column per personalized variant; and ``note``.
+            column per personalized variant; for a routed classifier,
+            ``decision`` (why the group got its route, from
+            :meth:`routing_frame`); and ``note``.
 
         Notes
         -----
@@ -476,6 +440,8 @@ class FairUseReport:
                     frame[f"risk_{variant}"] = variant_arrays["own"]
         if self.must_report is not None and k == 0:
             frame["must_report"] = self.minimal_reporting()["must_report"].to_numpy()
+        if self.gate is not None and k == 0:
+            frame["decision"] = self.routing_frame()["why"].to_numpy()
         frame["note"] = self._notes(arrays)
         return frame
 
@@ -495,6 +461,30 @@ class FairUseReport:
             and ``route``; empty when the report has no routes.
         """
         return minimal_reporting_frame(self, self._index())
+
+    def routing_frame(self):
+        """Why each group got its route: the routing's decision and evidence.
+
+        The figures are those the routes were chosen on (for
+        ``routing="evidence"``, the gate's one-sided tests of each group's
+        own candidates against its baseline, corrected as the gate ran
+        them): they explain each route, and are not fresh evidence of its
+        gain, which :meth:`to_frame` grades out of fold.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            Indexed by the group columns, with ``route``; ``decision`` (one
+            of ``"routed"``, ``"not_significant"``, ``"below_min_gain"``,
+            ``"envy_repair"``, ``"no_candidate"`` and ``"lowest_risk"``);
+            ``candidate`` (the own candidate the gate weighed most: the one
+            it routed to, else the one closest to passing); its ``gain`` in
+            the metric over the baseline, ``p_value`` and ``p_adjusted``;
+            ``before_repair`` (the route before envy repair); and ``why``,
+            the decision in one sentence. Empty when the report has no
+            routing record.
+        """
+        return routing_frame(self, self._index())
 
     def participation_frame(self):
         """Tests of the participatory guarantee, under partial reporting.
@@ -535,7 +525,9 @@ class FairUseReport:
             )
         untested = arrays["untested"]["rationality"]
         why = untested[g] if untested is not None else ""
-        return f"untested: {why}" if why and why != SAME_AS_GENERIC else ""
+        if why == SAME_AS_GENERIC and arrays["routed"]:
+            why = "routed to the generic model, whose predictions it gets"
+        return f"untested: {why}" if why else ""
 
     def envy_frame(self, model=None):
         """One row per ordered pair of groups: the envy-freeness tests.
@@ -666,7 +658,8 @@ class FairUseReport:
         report : dict
             Settings (metric, test, alpha, correction, n_bootstrap,
             random_state, version), the groups, the summary table, and per
-            model the per-group frame and the envy pairs; missing values are
+            model the per-group frame and the envy pairs, why each group got
+            its route (:meth:`routing_frame`); missing values are
             ``None``. A group record names its group by the group columns,
             and a group column that shares the name of a report column (such
             as ``"n"``) by ``"<name> (group)"``.
@@ -697,6 +690,8 @@ class FairUseReport:
             "risks": self.risks.tolist(),
             "minimal_reporting": records(self.minimal_reporting()),
             "participation": records(self.participation_frame()),
+            "routing": records(self.routing_frame()),
+            "routing_settings": (self.gate or {}).get("settings", {}),
         }
         return jsonable(result)
 
@@ -805,3 +800,59 @@ def _verdicts(block, alpha, largest_power):
         alpha,
         untestable,
     )
+
+
+def _compute_arrays(report, k):
+    """Risks, tests and verdicts of the report's model ``k``."""
+    m = len(report.n)
+    if report.statistics is None:
+        rationality = np.full((m, len(STAT_FIELDS)), np.nan)
+        envy = np.full((m, m, len(STAT_FIELDS)), np.nan)
+        untested = {"rationality": None, "envy": None}
+    else:
+        rationality = np.asarray(report.statistics["rationality"], float)[k]
+        envy = np.asarray(report.statistics["envy"], float)[k]
+        untested = {
+            key: report.statistics[f"{key}_untested"][k]
+            for key in ("rationality", "envy")
+        }
+    power = model_power(report.statistics, k, m)
+    largest_power = {key: found[1] for key, found in power.items()}
+    model = report.assignments[k]
+    cross = np.full((m, m), np.nan)
+    available = model >= 0
+    cross[:, available] = report.risks[:, model[available]]
+    own = np.diagonal(cross).copy()
+    generic = report.risks[:, 0] if report.risks.shape[1] else np.full(m, np.nan)
+    # Gains and envy gaps are the comparisons the tests ran: (g, a, b)
+    # gains R[g, a] - R[g, b], with a = generic or M[g'] and b = M[g].
+    gains, gaps = np.full(m, np.nan), np.full((m, m), np.nan)
+    g, h = np.nonzero(available[:, None] & available[None, :])
+    off = g != h
+    gaps[g[off], h[off]] = comparison_gains(
+        report.risks, np.column_stack([g[off], model[h[off]], model[g[off]]])
+    )
+    if report.risks.shape[1]:
+        own_rows = np.flatnonzero(available)
+        gains[own_rows] = comparison_gains(
+            report.risks,
+            np.column_stack([own_rows, np.zeros_like(own_rows), model[own_rows]]),
+        )
+    return {
+        "rationality": rationality,
+        "envy": envy,
+        "untested": untested,
+        "generic": generic,
+        "own": own,
+        "gains": gains,
+        "cross": cross,
+        "gaps": gaps,
+        "rationality_verdicts": _verdicts(
+            rationality, report.alpha, largest_power["rationality"]
+        ),
+        "envy_verdicts": _verdicts(envy, report.alpha, largest_power["envy"]),
+        "largest_power": largest_power,
+        "largest_gain": power["rationality"][0][:, P["largest"]],
+        "detectable": {key: found[2] for key, found in power.items()},
+        "routed": report.routes is not None and k == 0,
+    }

@@ -75,8 +75,10 @@ class PartialRouting:
 
     def routes(self, fold=None, verbose=0):
         """Every level's routes (union indices), chosen without ``fold``'s
-        rows when one is given; and the groups ``min_gain`` kept back."""
-        routes, below = [np.zeros(1, np.intp)], [np.zeros(1, bool)]
+        rows when one is given; the groups ``min_gain`` kept back; and what
+        the gate saw (:class:`~._routing.GateRecord`, ``None`` for the empty
+        level)."""
+        routes, below, records = [np.zeros(1, np.intp)], [np.zeros(1, bool)], [None]
         for i in range(1, len(self.levels)):
             evidence = self.unions[i].evidence
             if fold is not None:
@@ -95,14 +97,15 @@ class PartialRouting:
             baseline = np.array(
                 [_lowest(r, o) for r, o in zip(risks, options)], np.intp
             )
-            level_routes, kept = route(
+            level_routes, kept, record = route(
                 self.routing, evidence, risks, self.unions[i].pool,
                 self.gate_options, min_gain=self.min_gain, family=self.family,
                 verbose=verbose, baseline=baseline,
             )  # fmt: skip
             routes.append(level_routes)
             below.append(kept)
-        return routes, below
+            records.append(record)
+        return routes, below, records
 
     def must_report(self, routes, i):
         """Attributes each group of level ``i`` must report for its route:
@@ -126,7 +129,7 @@ def _lowest(risks, options):
     return options[int(np.argmin(values))]
 
 
-def partial_reports(partial, routes, below, options, *, estimated_by, verbose):
+def partial_reports(partial, chosen, options, *, estimated_by, verbose):
     """The report of every non-empty level, graded out of fold.
 
     With a holdout, the routes were chosen on the only evidence there is:
@@ -137,6 +140,7 @@ def partial_reports(partial, routes, below, options, *, estimated_by, verbose):
     reports : list of FairUseReport
         One per level in order, the empty subset excluded.
     """
+    routes, below, records = chosen
     folds = partial.unions[-1].evidence.folds
     by_fold = None
     if folds is not None:
@@ -173,6 +177,7 @@ def partial_reports(partial, routes, below, options, *, estimated_by, verbose):
             n_withheld=int((level.group_ids < 0).sum()), estimated_by=estimated_by,
             reported_labels=joined.labels + [""] * (pool.size - joined.pool.size),
             participation=participation, must_report=partial.must_report(routes, i),
+            gate=records[i].to_lists(),
             verbose=verbose,
         )  # fmt: skip
         reports.append(report)
@@ -339,9 +344,10 @@ def fit_partial(base, X, y, columns, names, settings, options, routing, **run):
     )
     params = {"min_gain": routing["min_gain"], "family": routing["family"]}
     partial = PartialRouting(levels, routing["routing"], options, params)
-    routes, below = partial.routes(verbose=run.get("verbose", 0))
+    chosen = partial.routes(verbose=run.get("verbose", 0))
+    routes = chosen[0]
     reports = partial_reports(
-        partial, routes, below, options, estimated_by=estimated_by,
+        partial, chosen, options, estimated_by=estimated_by,
         verbose=run.get("verbose", 0),
     )  # fmt: skip
     tree = build_tree(partial, routes, reports) if routing.get("tree") else None

@@ -6,11 +6,14 @@
   own candidates whose gain is significant (with ``correction`` across them)
   and at least ``min_gain``; a group whose predictions are then
   significantly worse than another group's route moves to that route;
-- :func:`routing_notes`: why a group stayed on the generic model.
+- :func:`routing_notes`: why a group stayed on the generic model;
+- :class:`GateRecord`: what the gate saw for each group, kept in the report
+  so that every route can be explained.
 """
 
 import json
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 
@@ -41,6 +44,84 @@ def gate_kind(routing, gate_loss, metric, base):
     if routing != "evidence" or gate_loss in ("auto", "metric"):
         return None
     return gate_loss
+
+
+#: Codes of :attr:`GateRecord.decision`.
+DECISIONS = (
+    "routed",  # a candidate passed the gate
+    "not_significant",  # no candidate's gain was significant
+    "below_min_gain",  # significant gains, all below min_gain
+    "envy_repair",  # moved to another group's route by envy repair
+    "no_candidate",  # no candidate with a defined risk to test
+    "lowest_risk",  # routing="best": the lowest estimated risk, untested
+)
+
+
+class GateRecord(NamedTuple):
+    """What the routing saw for each group (transient; the report keeps it
+    as plain lists).
+
+    The figures are those the routes were chosen on: an explanation of each
+    route, not fresh evidence of its gain.
+
+    Attributes
+    ----------
+    candidate : ndarray of int of shape (n_groups,)
+        The own candidate the gate weighed most for the group: the one it
+        routed to, else the one with the smallest adjusted p-value; ``-1``
+        where none was tested.
+    gain : ndarray of shape (n_groups,)
+        That candidate's gain in the metric over the group's baseline.
+    p_value, p_adjusted : ndarray of shape (n_groups,)
+        Its one-sided p-value for a gain, raw and after the correction.
+    before_repair : ndarray of int of shape (n_groups,)
+        The group's route before envy repair.
+    decision : ndarray of str of shape (n_groups,)
+        One of :data:`DECISIONS`.
+    baseline : ndarray of int of shape (n_groups,)
+        The candidate each group kept unless one of its own passed.
+    settings : dict
+        ``routing``, and for the gate its ``test``, ``alpha``,
+        ``correction``, ``family`` and ``min_gain``.
+    """
+
+    candidate: np.ndarray
+    gain: np.ndarray
+    p_value: np.ndarray
+    p_adjusted: np.ndarray
+    before_repair: np.ndarray
+    decision: np.ndarray
+    baseline: np.ndarray
+    settings: dict
+
+    def to_lists(self):
+        """The record as plain lists and builtins, for the report."""
+        record = {k: np.asarray(v).tolist() for k, v in self._asdict().items()}
+        return {**record, "settings": dict(self.settings)}
+
+
+def best_record(risks, routes):
+    """The record of ``routing="best"``: the lowest estimated risk, untested."""
+    n_groups = len(routes)
+    nan = np.full(n_groups, np.nan)
+    gain = risks[:, 0] - risks[np.arange(n_groups), routes]
+    decision = np.where(np.isnan(risks).all(axis=1), "no_candidate", "lowest_risk")
+    return GateRecord(
+        routes.copy(), gain, nan, nan.copy(), routes.copy(), decision,
+        np.zeros(n_groups, np.intp), {"routing": "best"},
+    )  # fmt: skip
+
+
+def _gate_settings(evidence, options, family, min_gain):
+    """What the gate ran: its test, level, correction, family and min_gain."""
+    test = options.test
+    if evidence.losses is not None:
+        test = "bootstrap-t on a per-row loss (the metric's test below 20 rows)"
+    return {
+        "routing": "evidence", "test": test, "alpha": float(options.alpha),
+        "correction": options.correction, "family": family,
+        "min_gain": float(min_gain),
+    }  # fmt: skip
 
 
 def best_routes(risks, pool, allowed=None):
@@ -102,9 +183,13 @@ def route(
     below : ndarray of bool of shape (n_groups,)
         Groups on the generic model although a gain was significant, because
         it was below ``min_gain``.
+    record : GateRecord
+        What the routing saw for each group.
     """
     if routing == "best":
-        return best_routes(risks, pool), np.zeros(len(risks), dtype=bool)
+        routes = best_routes(risks, pool)
+        below = np.zeros(len(risks), dtype=bool)
+        return routes, below, best_record(risks, routes)
     return gated_routes(
         evidence, risks, pool, options, min_gain=min_gain, family=family,
         verbose=verbose, baseline=baseline,
@@ -219,6 +304,7 @@ def gated_routes(
     -------
     routes : ndarray of int of shape (n_groups,)
     below : ndarray of bool of shape (n_groups,)
+    record : GateRecord
         As in :func:`route`.
     """
     n_groups = len(risks)
@@ -232,20 +318,58 @@ def gated_routes(
     allowed = np.zeros_like(finite)
     allowed[np.arange(n_groups), baseline] = True
     turned_down = np.zeros(n_groups, dtype=bool)
+    p_raw = p_gain = gains = np.empty(0)
     if len(comparisons):
-        p_gain = _gate_pvalues(evidence, risks, comparisons, options, family, verbose)
+        p_raw, p_gain = _gate_pvalues(
+            evidence, risks, comparisons, options, family, verbose
+        )
+        gains = comparison_gains(risks, comparisons)
         significant = verdicts(p_gain, np.nan, options.alpha) == "gain"
-        enough = comparison_gains(risks, comparisons) >= min_gain - TIE_TOLERANCE
+        enough = gains >= min_gain - TIE_TOLERANCE
         chosen = pairs[significant & enough]
         allowed[chosen[:, 0], chosen[:, 1]] = True
         turned_down[pairs[significant & ~enough, 0]] = True
-    routes = _repair_envy(evidence, risks, best_routes(risks, pool, allowed), options)
-    return routes, turned_down & (routes == baseline)
+    initial = best_routes(risks, pool, allowed)
+    routes = _repair_envy(evidence, risks, initial.copy(), options)
+    below = turned_down & (routes == baseline)
+    tested = (pairs[:, 0], p_raw, p_gain, gains, pairs[:, 1])
+    record = _gate_record(tested, initial, routes, baseline, below)
+    settings = _gate_settings(evidence, options, family, min_gain)
+    return routes, below, record._replace(settings=settings)
+
+
+def _gate_record(tested, initial, routes, baseline, below):
+    """Each group's :class:`GateRecord` entry from the gate's comparisons."""
+    group, p_raw, p_gain, gains, candidate = tested
+    n_groups = len(routes)
+    record = GateRecord(
+        np.full(n_groups, -1), np.full(n_groups, np.nan), np.full(n_groups, np.nan),
+        np.full(n_groups, np.nan), initial, np.full(n_groups, "no_candidate"),
+        baseline, {},
+    )  # fmt: skip
+    decision = record.decision.astype(object)
+    for g in range(n_groups):
+        mine = np.flatnonzero(group == g)
+        if len(mine):
+            # The routed candidate, else the one closest to passing.
+            routed = mine[candidate[mine] == initial[g]]
+            order = np.lexsort((-gains[mine], np.nan_to_num(p_gain[mine], nan=2.0)))
+            k = routed[0] if len(routed) else mine[order[0]]
+            record.candidate[g], record.gain[g] = candidate[k], gains[k]
+            record.p_value[g], record.p_adjusted[g] = p_raw[k], p_gain[k]
+            decision[g] = "routed" if len(routed) else "not_significant"
+        if below[g]:
+            decision[g] = "below_min_gain"
+        if routes[g] != initial[g]:
+            decision[g] = "envy_repair"
+        elif decision[g] == "routed" and initial[g] == baseline[g]:
+            decision[g] = "not_significant"
+    return record._replace(decision=decision.astype(str))
 
 
 def _gate_pvalues(evidence, risks, comparisons, options, family, verbose):
-    """One-sided p-values of the gains the gate tests, adjusted across all of
-    them or within each group's own candidates."""
+    """One-sided p-values of the gains the gate tests, raw and adjusted across
+    all of them or within each group's own candidates."""
     p_gain = np.full(len(comparisons), np.nan)
     if evidence.losses is not None:
         p_gain = loss_tests(evidence.losses, evidence.group_ids, comparisons, options)
@@ -254,11 +378,12 @@ def _gate_pvalues(evidence, risks, comparisons, options, family, verbose):
         tests = paired_tests(evidence, risks, comparisons[on_metric], options, verbose)
         p_gain[on_metric] = tests.result[:, FIELD["p_gain"]]
     if family == "all":
-        return adjust_pvalues(p_gain, options.correction)
+        return p_gain, adjust_pvalues(p_gain, options.correction)
+    adjusted = p_gain.copy()
     for g in np.unique(comparisons[:, 0]):
         mine = comparisons[:, 0] == g
-        p_gain[mine] = adjust_pvalues(p_gain[mine], options.correction)
-    return p_gain
+        adjusted[mine] = adjust_pvalues(p_gain[mine], options.correction)
+    return p_gain, adjusted
 
 
 def _repair_envy(evidence, risks, routes, options):

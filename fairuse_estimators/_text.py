@@ -200,6 +200,18 @@ def reporting_table(report):
     return ["group", "must report", "adds nothing", "route"], rows
 
 
+def routing_lines(report):
+    """One line per group: why it got its route (routed classifiers only)."""
+    frame = report.routing_frame()
+    return [f"{label}: {why}" for label, why in zip(report.group_labels, frame["why"])]
+
+
+ROUTING_TITLE = (
+    "Why each group got its route (on the evidence that chose the routes; "
+    "the table above grades them out of fold):"
+)
+
+
 def participation_line(report):
     """The participatory tests in one sentence (partial reporting only)."""
     frame = report.participation_frame()
@@ -264,6 +276,11 @@ def summary(report, model=None):
         f"Groups under the {model!r} model:",
         *fixed_width(*group_table(report, model)),
         "",
+    ]
+    decisions = routing_lines(report)
+    if decisions and model == report.models[0]:
+        lines += [ROUTING_TITLE, *(f"  {line}" for line in decisions), ""]
+    lines += [
         "Models (risks over all audited rows; harmed: groups with a negative "
         "gain; g/v: groups with a significant gain / violation):",
         *fixed_width(*model_table(report)),

@@ -210,12 +210,18 @@ def test_golden_model_files_keep_predictions_routes_and_report(
     assert frame["detectable_gain"].isna().all()
     frame = frame[recorded]
     # Since then a group that envies none names no envied group (it used to
-    # name the least bad other group); every other recorded value stands.
+    # name the least bad other group), and a group routed to the generic
+    # model says why it is untested; every other recorded value stands.
     expected = json.loads(json.dumps(model["frame"]))
     envy, named = recorded.index("worst_envy"), recorded.index("envied_group")
-    for row in expected["data"]:
+    verdict, note = recorded.index("rationality"), recorded.index("note")
+    for row, route in zip(expected["data"], loaded.audit_report_.routes):
         if row[envy] <= 0:
             row[envy], row[named] = row[envy] + 0.0, ""
+        if route == 0 and row[verdict] == "untested" and not row[note]:
+            row[note] = (
+                "untested: routed to the generic model, whose predictions it gets"
+            )
     _assert_same_records(json.loads(frame.to_json(orient="split")), expected)
 
 
@@ -226,17 +232,18 @@ def test_report_state_has_a_schema_and_no_derived_arrays(fitted):
     report = fitted.audit_report_
     report.to_frame()  # computes and keeps the arrays of the first model
     state = report.__getstate__()
-    assert state["schema"] == 3 and "_arrays" not in state
-    # Schema 3 added the fields of partial reporting; states without them,
-    # numbered or not, migrate.
-    added = {"schema", "reported_labels", "participation", "must_report"}
+    assert state["schema"] == 4 and "_arrays" not in state
+    # Schema 3 added the fields of partial reporting and schema 4 the routing
+    # record; states without them, numbered or not, migrate.
+    added = {"schema", "reported_labels", "participation", "must_report", "gate"}
     old = {k: v for k, v in state.items() if k not in added}
     blank = type(report).__new__(type(report))
     blank.__setstate__(old)
-    assert blank.schema == 3 and blank.must_report is None
-    assert blank.to_frame().equals(report.to_frame())
+    assert blank.schema == 4 and blank.must_report is None and blank.gate is None
+    assert blank.to_frame().equals(report.to_frame().drop(columns="decision"))
+    assert blank.routing_frame().empty
     golden = joblib.load(sorted(GOLDEN.glob("heart_evidence_*.joblib"))[0])
-    assert golden.audit_report_.schema == 3
+    assert golden.audit_report_.schema == 4
     # An old report advises all columns or none, as its routes say.
     advice = golden.audit_report_.minimal_reporting()
     nothing = [g for g, must in zip(advice.index, advice["must_report"]) if not must]

@@ -1,5 +1,6 @@
 """Reports people read: text, HTML and progress."""
 
+import html
 import json
 import os
 import re
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import HEART_GROUPS, threshold_data
+from numpy.testing import assert_array_equal
 from sklearn.tree import DecisionTreeClassifier
 
 from fairuse_estimators import FairUseClassifier, FairUseReport, audit_fair_use
@@ -330,3 +332,37 @@ def test_no_envy_names_no_group_and_shows_no_negative_zero():
     assert content.worst_envy == pytest.approx(-0.1) and content.envied_group == ""
     record = json.loads(report.to_json())["models"]["personalized"]["groups"][0]
     assert record["worst_envy"] == 0 and str(record["worst_envy"]) == "0.0"
+
+
+def test_report_explains_every_route_in_frame_text_html_and_json(routed_report):
+    """Check that every group's route comes with the decision and the gate's
+    evidence behind it, the same in the frame, the text, the HTML and the
+    JSON, and that an untested group routed to generic says why."""
+    routing = routed_report.routing_frame()
+    assert list(routing.index) == [g[0] for g in routed_report.groups]
+    routed = routing["decision"] == "routed"
+    # Exactly the groups off the generic model were routed by the gate, on
+    # an adjusted p-value at most alpha; the others were not.
+    assert_array_equal(routed, np.asarray(routed_report.routes) != 0)
+    alpha = routed_report.alpha
+    assert (routing.loc[routed, "p_adjusted"] <= alpha).all()
+    kept = routing.loc[~routed]
+    assert (
+        (kept["p_adjusted"] > alpha) | (kept["decision"] != "not_significant")
+    ).all()
+    assert (routing["p_adjusted"] >= routing["p_value"]).all()
+    frame = routed_report.to_frame()
+    assert frame["decision"].tolist() == routing["why"].tolist()
+    assert routing.loc["gain", "why"].startswith("routed to ")
+    assert routing.loc["null", "why"].startswith("kept on the generic model")
+    text = routed_report.summary()
+    page = routed_report.to_html(plots=False)
+    for label, why in zip(routed_report.group_labels, routing["why"]):
+        assert f"  {label}: {why}" in text
+        assert html.escape(f"{label}: {why}") in page
+    record = json.loads(routed_report.to_json())
+    assert [r["decision"] for r in record["routing"]] == routing["decision"].tolist()
+    assert record["routing_settings"]["min_gain"] == 0.01
+    untested = frame["rationality"] == "untested"
+    assert untested.any()
+    assert all(note.startswith("untested: ") for note in frame.loc[untested, "note"])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from nulls import draw
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import binom
 from sklearn.linear_model import LogisticRegression
 
@@ -18,7 +18,7 @@ from fairuse_estimators._routing import (
     routing_notes,
     with_selected,
 )
-from fairuse_estimators._stats import TestOptions
+from fairuse_estimators._stats import TestOptions, adjust_pvalues
 
 OPTIONS = TestOptions("mcnemar", 0.1, "holm", 1, 0)
 
@@ -75,7 +75,7 @@ def test_gated_routes_take_only_significant_own_gains(pool):
     """Check that a group leaves generic for its own candidate on a significant
     gain, and one without a gain stays generic."""
     evidence = _world(own_gain=(60, 2))
-    routes, below = gated_routes(
+    routes, below, _ = gated_routes(
         evidence, risk_matrix(evidence), pool, OPTIONS, min_gain=0.01
     )
     assert_array_equal(routes, [1, 0])
@@ -87,7 +87,7 @@ def test_gated_routes_keep_gains_below_min_gain_generic(pool):
     the generic model, and says so."""
     evidence = _world(n=2000, own_gain=(100, 0))  # +0.05, p far below 0.1
     risks = risk_matrix(evidence)
-    routes, below = gated_routes(evidence, risks, pool, OPTIONS, min_gain=0.1)
+    routes, below, _ = gated_routes(evidence, risks, pool, OPTIONS, min_gain=0.1)
     assert_array_equal(routes, [0, 0])
     assert_array_equal(below, [True, False])
     notes = routing_notes(risks, np.array([2000, 2000]), ["", ""], below, "error", 0.1)
@@ -98,10 +98,38 @@ def test_gated_routes_repair_envy(pool):
     """Check that a group significantly better served by another group's route
     takes it, although its own candidate brought no gain."""
     evidence = _world(own_gain=(60, 0), cross_gain=(0, 50))
-    routes, _ = gated_routes(
+    routes, *_ = gated_routes(
         evidence, risk_matrix(evidence), pool, OPTIONS, min_gain=0.01
     )
     assert_array_equal(routes, [1, 1])
+
+
+def test_gated_routes_record_what_decided_each_route(pool):
+    """Check that the routing record names, for every group, the candidate it
+    weighed, its raw and adjusted p-values, and the decision: routed, kept
+    back by min_gain, not significant, or moved by envy repair."""
+    evidence = _world(own_gain=(60, 2))
+    risks = risk_matrix(evidence)
+    routes, _, record = gated_routes(evidence, risks, pool, OPTIONS, min_gain=0.01)
+    assert_array_equal(record.decision, ["routed", "not_significant"])
+    assert_array_equal(record.candidate, [1, 2])
+    assert_allclose(record.gain, risks[[0, 1], 0] - risks[[0, 1], [1, 2]])
+    assert_allclose(record.p_adjusted, adjust_pvalues(record.p_value, "holm"))
+    assert record.p_adjusted[0] <= OPTIONS.alpha < record.p_adjusted[1]
+    assert record.settings["min_gain"] == 0.01
+    assert record.settings["test"] == OPTIONS.test
+    *_, record = gated_routes(evidence, risks, pool, OPTIONS, min_gain=0.5)
+    assert_array_equal(record.decision, ["below_min_gain", "not_significant"])
+    evidence = _world(own_gain=(60, 0), cross_gain=(0, 50))
+    routes, _, record = gated_routes(
+        evidence, risk_matrix(evidence), pool, OPTIONS, min_gain=0.01
+    )
+    assert_array_equal(record.decision, ["routed", "envy_repair"])
+    assert_array_equal(record.before_repair, [1, 0])
+    assert_array_equal(routes, [1, 1])
+    best, _, record = route("best", evidence, risks, pool, OPTIONS, min_gain=0.0)
+    assert_array_equal(record.decision, ["lowest_risk"] * 2)
+    assert np.isnan(record.p_value).all()
 
 
 def test_route_dispatches_and_gate_kind():
@@ -110,7 +138,7 @@ def test_route_dispatches_and_gate_kind():
     pool = build_pool(("generic", "onehot"), 2, np.zeros(2, bool))
     evidence = _world(own_gain=(2, 0))
     risks = risk_matrix(evidence)
-    best, below = route("best", evidence, risks, pool, OPTIONS, min_gain=0.5)
+    best, below, _ = route("best", evidence, risks, pool, OPTIONS, min_gain=0.5)
     assert_array_equal(best, best_routes(risks, pool))
     assert best[0] == 1 and not below.any()
     assert route("evidence", evidence, risks, pool, OPTIONS, min_gain=0.0)[0][0] == 0
@@ -151,7 +179,7 @@ def _any_routed(world, m, n, n_worlds, gate_loss="auto", **params):
     for seed in range(n_worlds):
         evidence, pool = _null_world(world, m, n, seed, losses=kind)
         risks = risk_matrix(evidence)
-        routes, _ = route("evidence", evidence, risks, pool, GATE, min_gain=0.01,
+        routes, *_ = route("evidence", evidence, risks, pool, GATE, min_gain=0.01,
                           **params)  # fmt: skip
         count += (routes != 0).any()
     return count
