@@ -22,7 +22,14 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._evidence import score_reported
 from ._groups import GroupEncoding, column_values, resolve_group_columns
-from ._metrics import check_metric_support, group_risks, risk_matrix
+from ._metrics import (
+    check_metric_support,
+    group_risks,
+    higher_is_better,
+    metric_name,
+    resolve_metric,
+    risk_matrix,
+)
 from ._pool import Pool
 from ._power import POWER_FIELDS, P
 from ._report import FairUseReport
@@ -306,6 +313,8 @@ def audit_models(evidence, risks, pool, models, assignments, options, **fields):
     replicates = statistics.pop("n_bootstrap")
     group_ids = evidence.group_ids
     fields["evidence"] = fields.pop("estimated_by", "")
+    settings = options._replace(n_bootstrap=replicates).settings(__version__)
+    settings["higher_is_better"] = higher_is_better(evidence.metric)
     return FairUseReport(
         metric=evidence.metric,
         n=np.bincount(group_ids[group_ids >= 0], minlength=evidence.n_groups),
@@ -315,7 +324,7 @@ def audit_models(evidence, risks, pool, models, assignments, options, **fields):
         models=models,
         assignments=assignments,
         statistics=statistics,
-        settings=options._replace(n_bootstrap=replicates).settings(__version__),
+        settings=settings,
         **fields,
     )
 
@@ -349,7 +358,7 @@ def encoded_labels(y, classes, whose):
 def empty_report(metric):
     """The report of a classifier fitted without group columns."""
     return FairUseReport(
-        metric=metric,
+        metric=metric_name(metric),
         group_columns=[],
         groups=[],
         n=[],
@@ -412,12 +421,15 @@ def audit_fair_use(
     generic : fitted estimator, default=None
         A classifier that takes ``X`` without the group columns. ``None``
         audits envy-freeness only.
-    metric : {"error", "auc", "ece", "log_loss", "brier"}, default="error"
-        Risk to compare (lower is better), as in
+    metric : str or callable, default="error"
+        Risk to compare (lower is better): ``"error"``, ``"fnr"``, ``"fpr"``,
+        ``"balanced_error"``, ``"auc"``, ``"ece"``, ``"log_loss"``,
+        ``"brier"``, an sklearn scorer or a per-row loss function, as in
         :class:`~fairuse_estimators.FairUseClassifier`.
     test : {"auto", "bootstrap", "mcnemar", "delong"}, default="auto"
         Paired test: ``"auto"`` is the exact McNemar test for ``error``,
-        DeLong's test for ``auc`` and the bootstrap otherwise (the larger
+        ``fnr`` and ``fpr``, DeLong's test for ``auc`` and the bootstrap
+        otherwise (class-stratified for ``balanced_error``; the larger
         p-value of a paired t-test and a bootstrap-t for log loss and Brier,
         a recentred percentile bootstrap for ECE).
     alpha : float in (0, 1), default=0.1
@@ -521,6 +533,7 @@ def audit_fair_use(
         )
     X_rows = X.iloc[rows] if hasattr(X, "iloc") else X[rows]
     classes = _audit_classes(personalized, generic, y)
+    metric = resolve_metric(metric, classes)
     for estimator in (personalized, generic):
         if estimator is not None:
             check_metric_support(metric, estimator, len(classes))

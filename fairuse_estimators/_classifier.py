@@ -37,7 +37,7 @@ from ._groups import (
     validate_X,
     warn_unseen,
 )
-from ._metrics import METRICS, check_metric_support, risk_matrix
+from ._metrics import METRICS, check_metric_support, resolve_metric, risk_matrix
 from ._pool import VARIANTS, Pool, audited_models, check_variants
 from ._reporting import (
     audit_partial,
@@ -133,13 +133,35 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
           groups with at least ``min_group_size`` rows and every class in
           every training fold (otherwise the report says why it is absent).
 
-    metric : {"error", "auc", "ece", "log_loss", "brier"}, default="error"
-        Risk used for routing (lower is better). ``"error"`` is the
-        misclassification rate of ``predict``; ``"auc"`` is one minus the ROC
-        AUC within the group (binary targets only); ``"ece"`` is the expected
-        calibration error with 10 equal-width bins on the positive-class
-        probability (top-label for more than two classes); ``"log_loss"`` and
-        ``"brier"`` are as in :mod:`sklearn.metrics`.
+    metric : str or callable, default="error"
+        Risk used for routing (lower is better), one of
+        ``{"error", "fnr", "fpr", "balanced_error", "auc", "ece", "log_loss",
+        "brier"}`` or a callable. ``"error"`` is the misclassification rate
+        of ``predict``; ``"fnr"`` is the false-negative rate (one minus
+        sensitivity) on the group's rows of the positive class
+        ``classes_[1]``, and ``"fpr"`` the false-positive rate (one minus
+        specificity) on its rows of ``classes_[0]`` (binary targets only; a
+        group's ``n`` counts those rows), both at the threshold of the base
+        estimator's ``predict``: wrap it in
+        :class:`~sklearn.model_selection.FixedThresholdClassifier` for another;
+        ``"balanced_error"`` is one minus
+        :func:`~sklearn.metrics.balanced_accuracy_score`; ``"auc"`` is one
+        minus the ROC AUC within the group (binary targets only; reports show
+        the AUC, higher is better); ``"ece"`` is the expected calibration
+        error with 10 equal-width bins on the positive-class probability
+        (top-label for more than two classes); ``"log_loss"`` and ``"brier"``
+        are as in :mod:`sklearn.metrics`.
+
+        A callable is either a scorer made by
+        :func:`~sklearn.metrics.make_scorer` (or
+        :func:`~sklearn.metrics.get_scorer`), whose score on a group's rows
+        (higher is better, as reports show it) is minus the group's risk, or
+        any other function ``loss(y_true, y_pred)`` of the labels returning
+        one loss per row, whose mean is the risk. Both are tested with the
+        bootstrap; a scorer's function must accept ``sample_weight``, which
+        carries the bootstrap's resampling counts. A metric that cannot be
+        compared per group (a function returning one number, or NaN) is
+        refused when fitting, with the reason.
 
     cv : int, float, cross-validation generator or iterable, default=5
         How risks are estimated on data the candidates did not train on.
@@ -244,8 +266,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     test : {"auto", "bootstrap", "mcnemar", "delong"}, default="auto"
         Paired test behind ``routing="evidence"`` and the verdicts in
         ``audit_report_``: ``"auto"`` is the exact McNemar test for
-        ``error``, DeLong's test for ``auc`` and the bootstrap otherwise
-        (see :func:`~fairuse_estimators.audit_fair_use`).
+        ``error``, ``fnr`` and ``fpr``, DeLong's test for ``auc`` and the
+        bootstrap otherwise (see :func:`~fairuse_estimators.audit_fair_use`).
 
     alpha : float in (0, 1), default=0.1
         Significance level of the tests.
@@ -452,7 +474,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "estimator": [HasMethods(["fit", "predict"]), None],
         "group_columns": [None, str, Integral, "array-like"],
         "variants": ["array-like"],
-        "metric": [StrOptions(set(METRICS))],
+        "metric": [StrOptions(set(METRICS)), callable],
         "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
         "routing": [StrOptions({"evidence", "best"})],
         "reporting": [StrOptions({"all", "partial", "sequential"})],
@@ -560,7 +582,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """What every fit of the evidence stage shares."""
         gate = gate_kind(self.routing, self.gate_loss, self.metric, base)
         return {
-            "cv": self.cv, "variants": self.variants, "metric": self.metric,
+            "cv": self.cv, "variants": self.variants,
+            "metric": resolve_metric(self.metric, self.classes_),
             "gate": gate, "min_group_size": self.min_group_size,
             "classes": self.classes_, "params": params,
             "random_state": self.random_state,
@@ -569,9 +592,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _check_fit_options(self, n_classes):
         """Multi-parameter rules that declarative constraints cannot express."""
         check_variants(self.variants)
-        check_base(self._base_estimator(), self.metric, n_classes, self.gate_loss)
+        metric = resolve_metric(self.metric, self.classes_)
+        check_base(self._base_estimator(), metric, n_classes, self.gate_loss)
         return check_test_options(
-            self.metric, **{name: getattr(self, name) for name in _TEST_PARAMS}
+            metric, **{name: getattr(self, name) for name in _TEST_PARAMS}
         )
 
     # -------------------------------------------------------------------- fit
@@ -747,7 +771,7 @@ default=None
             getattr(self, name) if v is None else v
             for name, v in zip(_TEST_PARAMS, given)
         ]
-        metric = self.metric if metric is None else metric
+        metric = resolve_metric(metric or self.metric, self.classes_)
         options = check_test_options(metric, *own)
         if self._encoding is None:
             raise ValueError(

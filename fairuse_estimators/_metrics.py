@@ -14,16 +14,226 @@ Predictions come in three kinds, chosen by :func:`evidence_kind`:
 - ``"score"``: a continuous score for the positive class, shape ``(C, n)``
   (for ``auc``);
 - ``"proba"``: class probabilities, shape ``(C, n, n_classes)``.
+
+Besides the named metrics, a user's metric is a per-row loss of the predicted
+labels (:class:`RowLoss`, the mean of its losses over a group's rows) or an
+sklearn scorer of a whole group (:class:`GroupScorer`, whose risk is minus
+its score); :func:`resolve_metric` makes one from the ``metric`` parameter.
 """
 
+import contextlib
+import inspect
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.stats import rankdata
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.utils._available_if import available_if
 
-METRICS = ("error", "auc", "ece", "log_loss", "brier")
+METRICS = ("error", "auc", "ece", "log_loss", "brier", "fnr", "fpr", "balanced_error")
+#: Error rates on the rows of one class, by the code of that class: the
+#: false-negative rate (1 - sensitivity) on the positives, the false-positive
+#: rate (1 - specificity) on the negatives.
+ON_CLASS = {"fnr": 1, "fpr": 0}
+#: Named metrics that are the mean of a per-row loss over a group's rows.
+MEANS = ("error", "log_loss", "brier", *ON_CLASS)
 N_ECE_BINS = 10
+
+
+class RowLoss:
+    """A user's per-row loss of the predicted labels: ``func(y_true, y_pred)``
+    returns one loss per row (lower is better); a group's risk is their mean.
+
+    Parameters
+    ----------
+    func : callable
+    classes : ndarray
+        The labels the codes of the evidence stand for; ``func`` sees labels.
+    """
+
+    kind = "label"
+    higher_is_better = False
+
+    def __init__(self, func, classes):
+        self.func, self.classes = func, np.asarray(classes)
+        self.name = getattr(func, "__name__", type(func).__name__)
+
+    def __str__(self):
+        return self.name
+
+    def losses(self, y, predictions):
+        """Loss of every candidate on every row, shape ``(C, n)``."""
+        y_true = self.classes[y]
+        out = np.empty(predictions.shape, dtype=float)
+        for c, predicted in enumerate(predictions):
+            out[c] = self._checked(self.func(y_true, self.classes[predicted]), len(y))
+        return out
+
+    def _checked(self, values, n):
+        values = np.asarray(values, dtype=float)
+        if values.shape != (n,):
+            raise ValueError(
+                f"metric={self.name} must return one loss per row, an array of "
+                f"shape ({n},); it returned shape {values.shape}. Pass a metric "
+                "of a whole group, such as sklearn.metrics.recall_score, as "
+                "metric=make_scorer(recall_score)."
+            )
+        if not np.isfinite(values).all():
+            raise ValueError(
+                f"metric={self.name} returned a NaN or infinite loss; every "
+                "per-row loss must be finite."
+            )
+        return values
+
+    def check(self):
+        """Raise now, with the reason, if ``func`` is no per-row loss."""
+        codes = np.arange(len(self.classes))
+        self.losses(codes, codes[None])
+
+
+class _Stored(ClassifierMixin, BaseEstimator):
+    """Stored predictions of one candidate, looked up by row position, so that
+    a scorer scores them through the public scorer interface."""
+
+    def __init__(self, classes, values, kind):
+        self.classes, self.values, self.kind = classes, values, kind
+        self.classes_ = classes
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def predict(self, X):
+        rows = np.asarray(X)[:, 0]
+        if self.kind == "label":
+            return self.classes_[self.values[rows]]
+        return self.classes_[self.values[rows].argmax(axis=1)]
+
+    @available_if(lambda self: self.kind == "proba")
+    def predict_proba(self, X):
+        return self.values[np.asarray(X)[:, 0]]
+
+
+class GroupScorer:
+    """An sklearn scorer of a whole group (higher is better); the risk of a
+    candidate on a group is minus its score on the group's rows, ``nan``
+    where the scorer is undefined (it raised a ``ValueError``).
+
+    Scorers on probabilities (``response_method`` holding
+    ``"predict_proba"``) are scored on ``predict_proba``, the others on
+    ``predict``. Bootstrap replicates call the scorer with the resampling
+    counts as ``sample_weight``.
+
+    Parameters
+    ----------
+    scorer : callable
+        ``scorer(estimator, X, y, sample_weight=None)``, as made by
+        :func:`sklearn.metrics.make_scorer` or :func:`sklearn.metrics.get_scorer`.
+    classes : ndarray
+    """
+
+    higher_is_better = True
+
+    def __init__(self, scorer, classes):
+        self.scorer, self.classes = scorer, np.asarray(classes)
+        method = getattr(scorer, "_response_method", "predict")
+        methods = (method,) if isinstance(method, str) else tuple(method)
+        self.kind = "proba" if "predict_proba" in methods else "label"
+        func = getattr(scorer, "_score_func", scorer)
+        self.name = getattr(func, "__name__", type(scorer).__name__)
+
+    def __str__(self):
+        return self.name
+
+    def score(self, y, predictions, weights=None):
+        """Minus the score of every candidate on these rows, shape ``(C,)``."""
+        y_true, rows = self.classes[y], np.arange(len(y))[:, None]
+        risks = np.full(len(predictions), np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            for c, values in enumerate(predictions):
+                stored = _Stored(self.classes, values, self.kind)
+                # A ValueError: undefined on these rows (a single class, say).
+                with contextlib.suppress(ValueError):
+                    risks[c] = -self.scorer(stored, rows, y_true, sample_weight=weights)
+        return risks
+
+    def replicates(self, y, predictions):
+        """Function from resampling counts ``(B, n)`` to risks ``(B, C)``."""
+
+        def risk(counts):
+            return np.vstack([self.score(y, predictions, w) for w in counts])
+
+        return risk
+
+    def check(self):
+        """Raise now, with the reason, if the scorer cannot score a group."""
+        func = getattr(self.scorer, "_score_func", None)
+        if (
+            func is not None
+            and "sample_weight" not in inspect.signature(func).parameters
+        ):
+            raise ValueError(
+                f"metric={self.name} cannot be tested: its function takes no "
+                "sample_weight, which the bootstrap needs to resample a group's "
+                "rows. Wrap it in a function that accepts sample_weight."
+            )
+
+
+def resolve_metric(metric, classes):
+    """The metric a fit or an audit computes: a named metric as is, a scorer
+    as a :class:`GroupScorer`, any other callable as a :class:`RowLoss`.
+
+    Raises
+    ------
+    ValueError
+        For a name outside :data:`METRICS`, or a callable that cannot serve.
+    """
+    if isinstance(metric, RowLoss | GroupScorer):
+        return metric
+    if isinstance(metric, str):
+        if metric not in METRICS:
+            raise ValueError(
+                f"metric must be one of {METRICS}, a per-row loss function or an "
+                f"sklearn scorer; got {metric!r}."
+            )
+        return metric
+    if not callable(metric):
+        raise TypeError(
+            "metric must be a name, a per-row loss function loss(y_true, y_pred) "
+            f"or an sklearn scorer; got {type(metric).__name__}."
+        )
+    scorer = hasattr(metric, "_score_func") and hasattr(metric, "_sign")
+    resolved = (GroupScorer if scorer else RowLoss)(metric, classes)
+    if len(resolved.classes):
+        resolved.check()
+    return resolved
+
+
+def metric_name(metric):
+    """The name a report shows for ``metric``."""
+    return metric if isinstance(metric, str) else str(resolve_metric(metric, []))
+
+
+def higher_is_better(metric):
+    """Whether a report shows ``metric`` as a score: AUC as ``1 - risk``, a
+    scorer as ``-risk``."""
+    return metric == "auc" or bool(getattr(metric, "higher_is_better", False))
+
+
+def is_mean(metric):
+    """Whether a group's risk is the mean of per-row losses over its rows."""
+    return metric in MEANS or isinstance(metric, RowLoss)
+
+
+def base_metric(metric):
+    """The named metric ``metric`` is computed as: ``"error"`` for the error
+    rates on one class, ``"custom"`` for a user's metric."""
+    if not isinstance(metric, str):
+        return "custom"
+    return "error" if metric in ON_CLASS else metric
 
 
 class Evidence(NamedTuple):
@@ -39,7 +249,8 @@ class Evidence(NamedTuple):
         Predictions of :func:`evidence_kind` ``(metric)``.
     group_ids : ndarray of int of shape (n,)
         Group of each row; negative where a row is not evaluated (withheld,
-        unseen, or never in a test set).
+        unseen, never in a test set, or, for ``"fnr"`` and ``"fpr"``,
+        outside the class the rate is on).
     n_groups : int
     losses : ndarray of float32 of shape (C, n) or None
         Per-row losses the evidence gate tests, on each candidate's own
@@ -84,6 +295,8 @@ def allocate_evidence(
     evidence : Evidence
     """
     kind = evidence_kind(metric)
+    if isinstance(metric, str) and metric in ON_CLASS:
+        group_ids = np.where(y == ON_CLASS[metric], group_ids, -1)
     shape = (n_candidates, len(y))
     if kind == "proba":
         shape += (n_classes,)
@@ -119,12 +332,21 @@ def risk_matrix(evidence):
 
 def evidence_kind(metric):
     """Return the kind of predictions the risk ``metric`` is computed from."""
-    return {"error": "label", "auc": "score"}.get(metric, "proba")
+    if not isinstance(metric, str):
+        return metric.kind
+    kinds = {"error": "label", "auc": "score", "balanced_error": "label"}
+    return kinds.get(base_metric(metric), "proba")
 
 
 def check_metric_support(metric, estimator, n_classes):
     """Raise if ``estimator`` cannot produce the predictions ``metric`` needs."""
     name = type(estimator).__name__
+    if metric in ON_CLASS and n_classes != 2:
+        raise ValueError(
+            f"metric={metric!r} is the error rate on one class of a binary "
+            f"target; y has {n_classes} classes. Use 'balanced_error', the mean "
+            "of the per-class error rates, instead."
+        )
     if metric == "auc":
         if n_classes > 2:
             raise ValueError(
@@ -142,7 +364,7 @@ def check_metric_support(metric, estimator, n_classes):
             )
     elif evidence_kind(metric) == "proba" and not hasattr(estimator, "predict_proba"):
         raise ValueError(
-            f"metric={metric!r} needs probabilities, but {name} has no "
+            f"metric={metric_name(metric)!r} needs probabilities, but {name} has no "
             "predict_proba. Use metric='error' or 'auc', or wrap the estimator in "
             "CalibratedClassifierCV."
         )
@@ -173,6 +395,15 @@ def group_risks(metric, y, evidence, group_ids, n_groups):
     with np.errstate(invalid="ignore", divide="ignore"):
         if metric == "auc":
             return _auc_risks(y, evidence, group_ids, n_groups)
+        if isinstance(metric, GroupScorer):
+            return np.vstack(
+                [
+                    metric.score(*_rows_of(y, evidence, group_ids, g))
+                    for g in range(n_groups)
+                ]
+            ).reshape(n_groups, len(evidence))
+        if metric == "balanced_error":
+            return _balanced_error(y, evidence, group_ids, n_groups)
         if metric == "ece":
             return _ece(y, evidence, group_ids, n_groups) / counts[:, None]
         losses = row_losses(metric, y, evidence)
@@ -183,9 +414,31 @@ def group_risks(metric, y, evidence, group_ids, n_groups):
         return (indicator.T @ losses.T) / counts[:, None]
 
 
+def _rows_of(y, evidence, group_ids, g):
+    rows = group_ids == g
+    return y[rows], evidence[:, rows]
+
+
+def _balanced_error(y, labels, group_ids, n_groups):
+    """The mean over the classes present in a group of the error rate on
+    each class's rows (one minus sklearn's balanced accuracy)."""
+    n_classes = int(y.max()) + 1 if len(y) else 1
+    cells = group_ids * n_classes + y
+    size = n_groups * n_classes
+    counts = np.bincount(cells, minlength=size).reshape(n_groups, n_classes)
+    errors = np.stack(
+        [np.bincount(cells, weights=(p != y), minlength=size) for p in labels]
+    ).reshape(len(labels), n_groups, n_classes)
+    present = counts > 0
+    rates = np.where(present, errors / np.maximum(counts, 1), 0.0).sum(axis=2)
+    return (rates / present.sum(axis=1)).T
+
+
 def row_losses(metric, y, evidence):
     """Per-row losses of each candidate for a decomposable metric, shape (C, n)."""
-    if metric == "error":
+    if isinstance(metric, RowLoss):
+        return metric.losses(y, evidence)
+    if base_metric(metric) == "error":
         return (evidence != y).astype(float)
     rows = np.arange(len(y))
     if metric == "log_loss":

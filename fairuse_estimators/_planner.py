@@ -5,7 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ._metrics import METRICS
+from ._metrics import MEANS, METRICS, base_metric
 from ._power import (
     POWER,
     mcnemar_power,
@@ -45,7 +45,7 @@ def _spread_of(metric, test, disagreement, sd):
                 f"disagreement must be a share in (0, 1]; got {disagreement!r}."
             )
         return "mcnemar", lambda gain: gain if disagreement is None else disagreement
-    if sd is None and metric == "error" and disagreement is not None:
+    if sd is None and base_metric(metric) == "error" and disagreement is not None:
         if not 0 < disagreement <= 1:
             raise ValueError(
                 f"disagreement must be a share in (0, 1]; got {disagreement!r}."
@@ -59,11 +59,8 @@ def _spread_of(metric, test, disagreement, sd):
             "differences (for auc and ece, sqrt(n) times the standard error "
             f"of the gain in a pilot study); got {sd!r}."
         )
-    kind = "student" if test == "bootstrap" and metric in _MEANS else "normal"
+    kind = "student" if test == "bootstrap" and metric in MEANS else "normal"
     return kind, lambda gain: sd
-
-
-_MEANS = ("error", "log_loss", "brier")
 
 
 def _power_function(metric, test, alpha, n_tests, disagreement, sd, power=0.5):
@@ -92,7 +89,8 @@ def planned_power(
     Parameters
     ----------
     n : int
-        Rows of the group.
+        Rows of the group (for ``"fnr"`` and ``"fpr"``, its rows of the class
+        the rate is on).
     gain : float
         True gain in the metric's risk.
     metric : str, default="error"
@@ -142,7 +140,8 @@ def minimum_detectable_gain(
     Parameters
     ----------
     n : int
-        Rows of the group.
+        Rows of the group (for ``"fnr"`` and ``"fpr"``, its rows of the class
+        the rate is on).
     metric : str, default="error"
         The risk, as in :func:`~fairuse_estimators.audit_fair_use`.
     test : {"auto", "mcnemar", "bootstrap", "delong"}, default="auto"
@@ -179,7 +178,7 @@ def minimum_detectable_gain(
         metric, test, alpha, n_tests, disagreement, sd, power
     )
     n = _check_rows(n)
-    if metric == "error" and disagreement is not None:
+    if base_metric(metric) == "error" and disagreement is not None:
         largest = disagreement  # only disagreeing rows differ in error
     elif kind == "mcnemar":
         largest = 1.0

@@ -19,7 +19,7 @@ import numpy as np
 
 from ._audit import envy_statistics
 from ._groups import group_label
-from ._metrics import risk_matrix
+from ._metrics import metric_name, risk_matrix
 from ._pool import Pool, own_candidates, own_mask, preference
 from ._stats import (
     FIELD,
@@ -435,7 +435,7 @@ def routing_notes(risks, n, notes, below, metric, min_gain):
             reason = (
                 "no evaluation rows"
                 if n[g] == 0
-                else f"{metric} is undefined on these rows"
+                else f"{metric_name(metric)} is undefined on these rows"
             )
         elif below[g]:
             reason = f"significant gains below min_gain={min_gain:g}"

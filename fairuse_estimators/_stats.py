@@ -42,7 +42,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._bootstrap import StudentBounds, bootstrap_risks, mean_tests, percentile
-from ._metrics import METRICS, row_losses
+from ._metrics import METRICS, base_metric, is_mean, metric_name, row_losses
 from ._power import KINDS, POWER_FIELDS, P
 from ._threads import one_blas_thread
 
@@ -150,7 +150,7 @@ def check_test_options(
         Naming the option, when a value lies outside :data:`TEST_CONSTRAINTS`
         or the test does not apply to ``metric``.
     """
-    if metric not in METRICS:
+    if isinstance(metric, str) and metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}; got {metric!r}.")
     if isinstance(alpha, bool) or not _satisfies("alpha", alpha):
         raise ValueError(f"alpha must be a number in (0, 1); got {alpha!r}.")
@@ -207,13 +207,14 @@ def resolve_test(test, metric):
     """Concrete test for ``metric``; ``"auto"`` picks the most powerful one."""
     if test not in TESTS:
         raise ValueError(f"test must be one of {TESTS}; got {test!r}.")
+    computed_as = base_metric(metric)
     if test == "auto":
-        return {"error": "mcnemar", "auc": "delong"}.get(metric, "bootstrap")
+        return {"error": "mcnemar", "auc": "delong"}.get(computed_as, "bootstrap")
     needs = {"mcnemar": "error", "delong": "auc"}.get(test)
-    if needs is not None and metric != needs:
+    if needs is not None and computed_as != needs:
         raise ValueError(
             f"test={test!r} applies to metric={needs!r} only; got "
-            f"metric={metric!r}. Use test='bootstrap' or test='auto'."
+            f"metric={metric_name(metric)!r}. Use test='bootstrap' or test='auto'."
         )
     return test
 
@@ -348,7 +349,7 @@ def paired_tests(evidence, risks, comparisons, options, verbose=0):
         elif test == "delong":
             *found, reference_sd = _delong(y_g, evidence_g, pairs)
             spread = ("student", found[2].sd, found[2].df, reference_sd)
-        elif metric in ("error", "log_loss", "brier"):
+        elif is_mean(metric):
             found, spread, too_few = _mean_loss_tests(
                 metric, y_g, evidence_g, pairs, options, rng
             )

@@ -15,17 +15,27 @@ def number(value, signed=False):
     return f"{value:+.3f}" if signed else f"{value:.3f}"
 
 
+def _is_score(report):
+    return report.metric == "auc" or report.settings.get("higher_is_better", False)
+
+
 def measure(report):
     """What the tables show: AUC itself (higher is better) for ``auc``,
-    whose risk is ``1 - AUC``; the risk (lower is better) otherwise."""
+    whose risk is ``1 - AUC``, and a scorer's score, whose risk is minus the
+    score; the risk (lower is better) otherwise."""
     if report.metric == "auc":
         return "AUC (higher is better; gains are AUC gains)"
+    if _is_score(report):
+        return f"{report.metric} (higher is better; gains are score gains)"
     return f"risk {report.metric} (lower is better)"
 
 
 def shown(report, risk):
-    """A risk as the tables show it: as AUC for ``auc``."""
-    return 1.0 - risk if report.metric == "auc" else risk
+    """A risk as the tables show it: as AUC for ``auc``, as the score for a
+    scorer."""
+    if not _is_score(report):
+        return risk
+    return 1.0 - risk if report.metric == "auc" else -risk
 
 
 def detectable(value):
@@ -117,7 +127,7 @@ def model_table(report):
     table = report.summary_table()
     header = [
         "model",
-        "AUC" if report.metric == "auc" else "risk",
+        ("AUC" if report.metric == "auc" else "score") if _is_score(report) else "risk",
         "generic",
         "gain",
         "best group gain",

@@ -283,10 +283,10 @@ def _parameter_option(parser, name, description, **kwargs):
 
 #: Estimator parameters offered as options: their help and argparse type.
 _PARAMETER_OPTIONS = {
-    "metric": ("risk to compare, lower is better", {}),
+    "metric": ("risk to compare, lower is better (auc is shown as AUC)", {}),
     "test": (
-        "paired test: auto is McNemar for error, DeLong for auc, the bootstrap "
-        "otherwise",
+        "paired test: auto is McNemar for error, fnr and fpr, DeLong for auc, "
+        "the bootstrap otherwise",
         {},
     ),
     "alpha": ("significance level", {"type": float}),

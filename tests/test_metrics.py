@@ -1,11 +1,26 @@
 """Per-group risks against scikit-learn's metrics and a reference ECE."""
 
 import numpy as np
+import pandas as pd
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import __version__ as _sklearn_version
-from sklearn.metrics import accuracy_score, brier_score_loss, log_loss, roc_auc_score
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    brier_score_loss,
+    f1_score,
+    log_loss,
+    make_scorer,
+    recall_score,
+    roc_auc_score,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
 
+from fairuse_estimators import audit_fair_use
 from fairuse_estimators._metrics import evidence_kind, group_risks
 
 SKLEARN_VERSION = tuple(int(part) for part in _sklearn_version.split(".")[:2])
@@ -103,3 +118,178 @@ def test_group_risks_undefined_cases_are_nan():
     assert not np.isnan(risks[[0, 2]]).any()
     error = group_risks("error", y, proba.argmax(axis=2), group_ids, 4)
     assert np.isnan(error[3]).all() and not np.isnan(error[:3]).any()
+
+
+# ------------------------------------------------- clinical and user metrics
+
+
+def _audited(metric, seed=0, n=600, labels=(0, 1), **params):
+    """An audit of a one-hot logistic regression against a generic one, with
+    the fitted models and data, on labels ``labels``."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"x": rng.normal(size=n), "g": rng.choice(["a", "b", "c"], n)})
+    y = np.asarray(labels)[
+        (X["x"] + (X["g"] == "b") + rng.normal(size=n) > 0.3).astype(int)
+    ]
+    encode = make_column_transformer((OneHotEncoder(), ["g"]), remainder="passthrough")
+    personalized = make_pipeline(encode, LogisticRegression()).fit(X, y)
+    generic = LogisticRegression().fit(X[["x"]], y)
+    report = audit_fair_use(
+        personalized, X, y, group_columns="g", generic=generic, metric=metric,
+        random_state=0, **params,
+    )  # fmt: skip
+    predictions = {
+        "personalized": personalized.predict(X),
+        "generic": generic.predict(X[["x"]]),
+    }
+    return report, X, y, predictions
+
+
+def _per_group(report, X, y, predictions, reference):
+    """Assert each group's risks equal ``reference(y, y_pred)`` on its rows."""
+    frame = report.to_frame()
+    for group in frame.index:
+        rows = (X["g"] == group).to_numpy()
+        for model, y_pred in predictions.items():
+            expected = reference(y[rows], y_pred[rows])
+            assert_allclose(frame.loc[group, f"risk_{model}"], expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("metric", "positive"), [("fnr", 1), ("fpr", 0)], ids=["fnr", "fpr"]
+)
+def test_class_error_rates_equal_one_minus_recall_of_their_class(metric, positive):
+    """Check fnr = 1 - sensitivity and fpr = 1 - specificity per group, with
+    ``n`` the group's rows of that class and the exact McNemar test."""
+    # The positive class is the greater label, classes_[1], as in sklearn.
+    report, X, y, predictions = _audited(metric, labels=("no", "yes"))
+    label = ("no", "yes")[positive]
+
+    def reference(y_true, y_pred):
+        return 1 - recall_score(y_true, y_pred, pos_label=label)
+
+    _per_group(report, X, y, predictions, reference)
+    counts = pd.Series(y == label).groupby(X["g"].to_numpy()).sum()
+    assert_array_equal(report.n, counts.loc[report.to_frame().index])
+    assert report.settings["test"] == "mcnemar"
+
+
+def test_balanced_error_is_one_minus_balanced_accuracy():
+    """Check the balanced error per group against sklearn and its
+    class-stratified bootstrap test."""
+    report, X, y, predictions = _audited("balanced_error", n_bootstrap=200)
+
+    def reference(y_true, y_pred):
+        return 1 - balanced_accuracy_score(y_true, y_pred)
+
+    _per_group(report, X, y, predictions, reference)
+    assert report.settings["test"] == "bootstrap"
+    assert np.isfinite(report.to_frame()["p_gain"]).all()
+
+
+def test_row_loss_callable_is_the_mean_of_its_losses_on_user_labels():
+    """Check that a per-row loss sees the user's labels and averages."""
+    costs = {"sick": 5.0, "well": 1.0}  # a missed sick patient costs five
+
+    def weighted_error(y_true, y_pred):
+        return np.where(y_true != y_pred, [costs[v] for v in y_true], 0.0)
+
+    report, X, y, predictions = _audited(
+        weighted_error, labels=("well", "sick"), n_bootstrap=200
+    )
+
+    def reference(y_true, y_pred):
+        return weighted_error(y_true, y_pred).mean()
+
+    _per_group(report, X, y, predictions, reference)
+    assert report.metric == "weighted_error"
+    assert not report.settings["higher_is_better"]
+    assert report.settings["test"] == "bootstrap"
+
+
+def test_scorer_risk_is_minus_its_score_and_reports_show_the_score():
+    """Check a make_scorer metric: risk -score, shown as a score, tested by
+    the bootstrap with resampling counts as sample weights."""
+    scorer = make_scorer(f1_score, pos_label="sick")
+    report, X, y, predictions = _audited(
+        scorer, labels=("well", "sick"), n_bootstrap=200
+    )
+
+    def reference(y_true, y_pred):
+        return -f1_score(y_true, y_pred, pos_label="sick")
+
+    _per_group(report, X, y, predictions, reference)
+    assert report.settings["higher_is_better"]
+    assert "f1_score (higher is better" in report.summary()
+    frame = report.to_frame()
+    assert np.isfinite(frame["p_gain"]).all()
+    # A gain is a gain in the score: the generic risk minus the model's.
+    expected = frame["risk_generic"] - frame["risk_personalized"]
+    assert_allclose(frame["gain"], expected)
+
+
+def test_probability_scorer_is_scored_on_predict_proba():
+    """Check a scorer on probabilities gets the models' probabilities."""
+    scorer = make_scorer(
+        log_loss, greater_is_better=False, response_method="predict_proba"
+    )
+    report, X, y, _ = _audited(scorer, n_bootstrap=100)
+    frame = report.to_frame()
+    expected = _audited("log_loss", n_bootstrap=100)[0].to_frame()
+    assert_allclose(frame["risk_generic"], expected["risk_generic"], rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("metric", "message"),
+    [
+        (lambda y_true, y_pred: float(np.mean(y_true != y_pred)), "one loss per row"),
+        (lambda y_true, y_pred: np.full(len(y_true), np.nan), "NaN or infinite"),
+        (
+            make_scorer(lambda y_true, y_pred: 1.0),
+            "takes no sample_weight, which the bootstrap needs",
+        ),
+        (3, "metric must be a name, a per-row loss"),
+        ("sensitivity", "metric must be one of"),
+    ],
+    ids=["scalar", "nan", "no-weights", "number", "unknown-name"],
+)
+def test_metrics_that_cannot_be_compared_per_group_raise_clearly(metric, message):
+    """Check each unusable metric is refused before any test, with why."""
+    with pytest.raises((ValueError, TypeError), match=message):
+        _audited(metric)
+
+
+def test_class_error_rates_need_a_binary_target():
+    """Check fnr and fpr name balanced_error for more than two classes."""
+    from fairuse_estimators import FairUseClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=90), "g": rng.choice(["a", "b"], 90)})
+    y = np.digitize(X["x"], [-0.5, 0.5])
+    for metric in ("fnr", "fpr"):
+        with pytest.raises(ValueError, match="y has 3 classes. Use 'balanced_error'"):
+            FairUseClassifier(group_columns="g", metric=metric).fit(X, y)
+
+
+def test_fixed_threshold_classifier_audits_sensitivity_at_that_threshold():
+    """Check the documented way to audit a rate at a threshold: the base is
+    sklearn's FixedThresholdClassifier, and the routed model's false-negative
+    rate at the threshold is the one reported."""
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    from fairuse_estimators import FairUseClassifier
+
+    rng = np.random.default_rng(1)
+    n = 900
+    X = pd.DataFrame({"x": rng.normal(size=n), "g": rng.choice(["a", "b"], n)})
+    y = (X["x"] + rng.normal(size=n) > 0.8).astype(int)
+    rates = []
+    for threshold in (0.5, 0.2):
+        base = FixedThresholdClassifier(LogisticRegression(), threshold=threshold)
+        clf = FairUseClassifier(
+            base, group_columns="g", metric="fnr", variants=["generic"], cv=0.5,
+            random_state=0,
+        ).fit(X, y)  # fmt: skip
+        rates.append(clf.audit(X, y).to_frame()["risk_generic"])
+    # A lower threshold flags more patients: fewer false negatives in every group.
+    assert (rates[1] < rates[0]).all()

@@ -156,6 +156,17 @@ def test_minimum_detectable_gain_inverts_the_planned_power():
         assert planned_power(300, 0.9 * gain, **settings) < 0.8
 
 
+def test_class_error_rates_are_planned_as_an_error_on_their_class_rows():
+    """Check fnr and fpr plan like error on the rows of their class (McNemar
+    by default, per-row disagreement with the bootstrap)."""
+    for settings in ({}, {"test": "bootstrap"}):
+        for metric in ("fnr", "fpr"):
+            assert minimum_detectable_gain(
+                200, metric=metric, disagreement=0.2, **settings
+            ) == minimum_detectable_gain(200, disagreement=0.2, **settings)
+    assert required_group_size(0.1, metric="fnr") == required_group_size(0.1)
+
+
 def test_best_case_mcnemar_needs_enough_wrong_rows_to_reach_the_level():
     """Check the bound with every disagreement favouring the candidate: the
     test needs ceil(log2(1 / level)) discordant rows, all in its favour."""
