@@ -53,6 +53,7 @@ from ._variants import (
     LOSS_KINDS,
     base_tags,
     check_base,
+    encode_class_weights,
     encode_targets,
     predict_routed,
     variant_blocks,
@@ -353,6 +354,12 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     of each group: a fair-use guarantee is a statement about people, not
     about weights.
 
+    A ``class_weight`` dict of the base estimator (or of a Pipeline step or
+    any nested estimator) is keyed by the labels of ``y``, as for the base
+    alone; a key that is not a label of ``y`` is refused. The fitted variants
+    in ``estimators_`` learn each label as its position in ``classes_``, and
+    hold the same weights keyed by those positions.
+
     A fit makes tens of base fits; the warnings they raise (a
     ``ConvergenceWarning``, say) come back as one warning per category,
     saying how many fits of each variant raised it and what the first said,
@@ -618,10 +625,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             self.n_features_in_,
             getattr(self, "feature_names_in_", None),
         )
-        base = self._base_estimator()
+        base = encode_class_weights(self._base_estimator(), self.classes_)
         params = base_fit_params(self, base, X, sample_weight, fit_params)
         if not len(self.group_indices_):
-            return self._fit_without_groups(X, y, params)
+            return self._fit_without_groups(base, X, y, params)
 
         names = self._group_column_names()
         X_features, columns = self._split_X(X)
@@ -677,12 +684,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.__dict__.update(partial_attributes(self._levels, reports))
         return self
 
-    def _fit_without_groups(self, X, y, params):
+    def _fit_without_groups(self, base, X, y, params):
         self._levels = self._tree = self._subset_reports = None
         self._encoding, self.groups_ = None, []
-        self.estimators_ = {
-            "generic": clone(self._base_estimator()).fit(X, y, **params)
-        }
+        self.estimators_ = {"generic": clone(base).fit(X, y, **params)}
         self._candidate_variant = ["generic"]
         self._candidate_group = np.array([-1])
         self._route = np.empty(0, dtype=np.intp)

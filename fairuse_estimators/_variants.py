@@ -64,6 +64,45 @@ def encode_targets(y):
     return encoder.classes_, encoder.transform(y)
 
 
+def encode_class_weights(estimator, classes):
+    """A clone of ``estimator`` whose ``class_weight`` dicts are keyed by codes.
+
+    The base fits see the labels as their positions in ``classes``, so a
+    ``class_weight`` dict keyed by the user's labels is re-keyed to those
+    positions, wherever it sits: on the estimator itself, on a step of a
+    Pipeline or on any nested estimator (every ``get_params(deep=True)`` key
+    ending in ``class_weight``). ``"balanced"``, ``None`` and other values
+    pass through unchanged.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Unfitted base estimator.
+    classes : ndarray of shape (n_classes,)
+        The sorted labels of ``y``.
+
+    Returns
+    -------
+    estimator : estimator
+        ``estimator`` itself when it holds no ``class_weight`` dict, otherwise
+        a clone with the dicts re-keyed.
+    """
+    codes = {label: code for code, label in enumerate(classes.tolist())}
+    encoded = {}
+    for name, value in estimator.get_params(deep=True).items():
+        if name.split("__")[-1] != "class_weight" or not isinstance(value, dict):
+            continue
+        unknown = [key for key in value if key not in codes]
+        if unknown:
+            raise ValueError(
+                f"The base estimator's {name}={value!r} has key(s) {unknown!r} "
+                f"that are not labels of y; the labels seen in y are "
+                f"{classes.tolist()!r}. Key class_weight by those labels."
+            )
+        encoded[name] = {codes[key]: weight for key, weight in value.items()}
+    return clone(estimator).set_params(**encoded) if encoded else estimator
+
+
 def base_tags(tags, base):
     """A meta-estimator's tags, with what it inherits from its ``base``."""
     own = get_tags(base)
