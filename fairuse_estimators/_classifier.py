@@ -349,7 +349,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     Notes
     -----
     ``sample_weight`` reaches every base fit (through metadata routing when
-    it is enabled, otherwise whenever the base's ``fit`` accepts it). The
+    it is enabled, otherwise whenever the base's ``fit`` accepts it, or for
+    a Pipeline base as ``<last step>__sample_weight``). The
     risks in ``audit_report_`` stay unweighted averages over the individuals
     of each group: a fair-use guarantee is a statement about people, not
     about weights.

@@ -13,10 +13,11 @@ intersectional) the indicator row of ``g'`` repeated on every row.
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_method_params
+from sklearn.utils.validation import _check_method_params, has_fit_parameter
 
 from ._metrics import check_metric_support, row_losses
 from ._threads import one_blas_thread
@@ -101,6 +102,39 @@ def encode_class_weights(estimator, classes):
             )
         encoded[name] = {codes[key]: weight for key, weight in value.items()}
     return clone(estimator).set_params(**encoded) if encoded else estimator
+
+
+def sample_weight_key(base):
+    """The fit parameter that weights the rows of a fit of ``base`` without
+    metadata routing.
+
+    ``"sample_weight"`` when ``base.fit`` accepts it; for a Pipeline, the
+    weights go to its last step, as ``"<step>__sample_weight"`` (nested
+    Pipelines add their steps' names). A ``ValueError`` says what to do
+    when the estimator that would get them does not accept them.
+    """
+    final, prefix = base, ""
+    while isinstance(final, Pipeline):
+        name, final = final.steps[-1]
+        prefix += f"{name}__"
+    if not has_fit_parameter(final, "sample_weight"):
+        where = f" (the last step of the {type(base).__name__})" if prefix else ""
+        raise ValueError(
+            f"sample_weight was given, but {type(final).__name__}.fit{where} does "
+            "not accept sample_weight. For another meta-estimator, or to weight "
+            "more steps of a Pipeline, enable metadata routing "
+            "(sklearn.set_config(enable_metadata_routing=True)) and request the "
+            "weights with set_fit_request(sample_weight=True)."
+        )
+    return prefix + "sample_weight"
+
+
+def row_weights(params):
+    """The sample weights among sample-aligned fit ``params``, whether given
+    as ``sample_weight`` or to a step as ``<step>__sample_weight``; ``None``
+    if there are none."""
+    keys = [key for key in params if key.split("__")[-1] == "sample_weight"]
+    return params[keys[-1]] if keys else None
 
 
 def base_tags(tags, base):

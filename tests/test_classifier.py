@@ -447,8 +447,42 @@ def test_fairuse_classifier_sample_weight_reaches_base_fits(heart, scaled_lr):
     decoupled = clf.estimators_["decoupled"][clf.groups_.index(("male", "<60"))]
     own = LogisticRegression(max_iter=5000).fit(features[rows], y[rows], weights[rows])
     assert_allclose(decoupled.coef_, own.coef_, rtol=1e-4)
-    with pytest.raises(ValueError, match="does not accept sample_weight. For a Pip"):
+    with pytest.raises(ValueError, match="_NoWeights.fit does not accept sample_"):
         FairUseClassifier(_NoWeights(), group_columns=HEART_GROUPS).fit(
+            X, y, sample_weight=weights
+        )
+
+
+def test_fairuse_classifier_sample_weight_reaches_pipeline_last_step(heart):
+    """Check that without metadata routing sample_weight reaches the last step
+    of a Pipeline base, as ``<step>__sample_weight`` does for the Pipeline."""
+    X, y = heart
+    weights = np.random.default_rng(0).uniform(0.1, 3, size=len(y))
+    features = X.drop(columns=HEART_GROUPS).to_numpy(dtype=float)
+    rows = (X["sex"].eq("male") & X["age_group"].eq("<60")).to_numpy()
+
+    def alone(rows=slice(None), **params):
+        pipeline = make_pipeline(StandardScaler(), LogisticRegression())
+        return pipeline.fit(features[rows], y[rows], **params).predict_proba(features)
+
+    def weighted(rows=slice(None)):
+        return alone(rows, logisticregression__sample_weight=weights[rows])
+
+    base = make_pipeline(StandardScaler(), LogisticRegression())
+    clf = FairUseClassifier(base, group_columns=HEART_GROUPS, cv=3)
+    clf.fit(X, y, sample_weight=weights)
+    assert_allclose(clf.estimators_["generic"].predict_proba(features), weighted())
+    assert not np.allclose(weighted(), alone())
+    decoupled = clf.estimators_["decoupled"][clf.groups_.index(("male", "<60"))]
+    assert_allclose(decoupled.predict_proba(features), weighted(rows))
+    nested = make_pipeline(make_pipeline(StandardScaler(), LogisticRegression()))
+    clf = FairUseClassifier(nested, group_columns=HEART_GROUPS, cv=3)
+    clf.fit(X, y, sample_weight=weights)
+    assert_allclose(clf.estimators_["generic"].predict_proba(features), weighted())
+    unweighted = make_pipeline(StandardScaler(), _NoWeights())
+    expected = r"_NoWeights.fit \(the last step of the Pipeline\) does not accept"
+    with pytest.raises(ValueError, match=expected):
+        FairUseClassifier(unweighted, group_columns=HEART_GROUPS).fit(
             X, y, sample_weight=weights
         )
 
