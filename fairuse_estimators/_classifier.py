@@ -19,14 +19,13 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
-from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._audit import audit_models, empty_report, encoded_labels
-from ._estimators import check_nested_params
+from ._estimators import check_nested_params, make_estimator
 from ._evidence import base_fit_params, fit_evidence, score_pool
 from ._groups import (
     column_names,
@@ -101,10 +100,12 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     Parameters
     ----------
     estimator : classifier, default=None
-        The base classifier cloned for every variant. ``None`` means
-        ``LogisticRegression(max_iter=1000)``; pass it explicitly to tune its
-        parameters as ``estimator__<name>``. The base never sees the raw group
-        columns.
+        The base classifier cloned for every variant. ``None`` means a
+        standardized logistic regression,
+        ``make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))``,
+        as the command line's ``--estimator logistic``; pass it explicitly to
+        tune its parameters as ``estimator__<name>``. The base never sees the
+        raw group columns.
 
     group_columns : str, int or sequence of str or int, default=None
         Names (DataFrame input) or integer positions of the group attributes
@@ -538,7 +539,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _base_estimator(self):
         if self.estimator is None:
-            return LogisticRegression(max_iter=1000)
+            return make_estimator("logistic")
         return self.estimator
 
     # ------------------------------------------------------------------ input

@@ -15,9 +15,10 @@ from conftest import (
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, ShuffleSplit
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils._param_validation import InvalidParameterError
@@ -25,6 +26,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from fairuse_estimators import FairUseClassifier, UnseenGroupWarning
 from fairuse_estimators._metrics import METRICS
 from fairuse_estimators._stats import FIELD
+from fairuse_estimators.datasets import load_whas500
 
 
 def _fit_heart(heart, estimator, **params):
@@ -571,6 +573,24 @@ def test_fairuse_classifier_class_weight_unknown_label(heart):
         FairUseClassifier(_weighted_lr({0: 1, 2: 3}, scaled=False)).fit(
             X.drop(columns=HEART_GROUPS), y
         )
+
+
+def test_fairuse_classifier_default_base_is_scaled_logistic_regression():
+    """Check that estimator=None stands for the command line's standardized
+    logistic regression, which converges on unscaled clinical features."""
+    X, y = load_whas500(return_X_y=True)
+    clf = FairUseClassifier(group_columns=["sex", "age_group"], random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.estimator is None
+    for fitted in (clf.estimators_["generic"], *clf.estimators_["decoupled"]):
+        assert isinstance(fitted, Pipeline)
+        assert [type(step) for _, step in fitted.steps] == [
+            StandardScaler,
+            LogisticRegression,
+        ]
+        assert fitted[-1].max_iter == 1000
 
 
 def test_fairuse_classifier_verbose_reports_progress(heart, scaled_lr, capsys):
