@@ -19,14 +19,13 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
-from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._audit import audit_models, empty_report, encoded_labels
-from ._estimators import check_nested_params
+from ._estimators import check_nested_params, make_estimator
 from ._evidence import base_fit_params, fit_evidence, score_pool
 from ._groups import (
     column_names,
@@ -53,6 +52,7 @@ from ._variants import (
     LOSS_KINDS,
     base_tags,
     check_base,
+    encode_class_weights,
     encode_targets,
     predict_routed,
     variant_blocks,
@@ -100,10 +100,12 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     Parameters
     ----------
     estimator : classifier, default=None
-        The base classifier cloned for every variant. ``None`` means
-        ``LogisticRegression(max_iter=1000)``; pass it explicitly to tune its
-        parameters as ``estimator__<name>``. The base never sees the raw group
-        columns.
+        The base classifier cloned for every variant. ``None`` means a
+        standardized logistic regression,
+        ``make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))``,
+        as the command line's ``--estimator logistic``; pass it explicitly to
+        tune its parameters as ``estimator__<name>``. The base never sees the
+        raw group columns.
 
     group_columns : str, int or sequence of str or int, default=None
         Names (DataFrame input) or integer positions of the group attributes
@@ -370,10 +372,17 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     Notes
     -----
     ``sample_weight`` reaches every base fit (through metadata routing when
-    it is enabled, otherwise whenever the base's ``fit`` accepts it). The
+    it is enabled, otherwise whenever the base's ``fit`` accepts it, or for
+    a Pipeline base as ``<last step>__sample_weight``). The
     risks in ``audit_report_`` stay unweighted averages over the individuals
     of each group: a fair-use guarantee is a statement about people, not
     about weights.
+
+    A ``class_weight`` dict of the base estimator (or of a Pipeline step or
+    any nested estimator) is keyed by the labels of ``y``, as for the base
+    alone; a key that is not a label of ``y`` is refused. The fitted variants
+    in ``estimators_`` learn each label as its position in ``classes_``, and
+    hold the same weights keyed by those positions.
 
     A fit makes tens of base fits; the warnings they raise (a
     ``ConvergenceWarning``, say) come back as one warning per category,
@@ -552,7 +561,7 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _base_estimator(self):
         if self.estimator is None:
-            return LogisticRegression(max_iter=1000)
+            return make_estimator("logistic")
         return self.estimator
 
     # ------------------------------------------------------------------ input
@@ -642,10 +651,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             self.n_features_in_,
             getattr(self, "feature_names_in_", None),
         )
-        base = self._base_estimator()
+        base = encode_class_weights(self._base_estimator(), self.classes_)
         params = base_fit_params(self, base, X, sample_weight, fit_params)
         if not len(self.group_indices_):
-            return self._fit_without_groups(X, y, params)
+            return self._fit_without_groups(base, X, y, params)
 
         names = self._group_column_names()
         X_features, columns = self._split_X(X)
@@ -701,12 +710,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.__dict__.update(partial_attributes(self._levels, reports))
         return self
 
-    def _fit_without_groups(self, X, y, params):
+    def _fit_without_groups(self, base, X, y, params):
         self._levels = self._tree = self._subset_reports = None
         self._encoding, self.groups_ = None, []
-        self.estimators_ = {
-            "generic": clone(self._base_estimator()).fit(X, y, **params)
-        }
+        self.estimators_ = {"generic": clone(base).fit(X, y, **params)}
         self._candidate_variant = ["generic"]
         self._candidate_group = np.array([-1])
         self._route = np.empty(0, dtype=np.intp)

@@ -58,12 +58,15 @@ def make_estimator(name, seed=None):
 
 
 def check_nested_params(estimator, params):
-    """Refuse ``estimator__<name>`` parameters for the default base estimator."""
+    """Refuse ``estimator__<name>`` parameters for the default base estimator,
+    ``make_estimator("logistic")``, which ``estimator=None`` stands for."""
     nested = sorted(key for key in params if key.startswith("estimator__"))
     if nested and estimator is None and params.get("estimator") is None:
         raise ValueError(
             f"Cannot set {nested!r}: estimator=None stands for the default "
-            "LogisticRegression(max_iter=1000), which has no parameters to "
-            "tune here. Pass the base estimator explicitly, for example "
-            "FairUseClassifier(LogisticRegression(max_iter=1000), ...)."
+            "make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)), "
+            "which has no parameters to tune here. Pass the base estimator "
+            "explicitly, for example FairUseClassifier(make_pipeline("
+            "StandardScaler(), LogisticRegression(max_iter=1000)), ...), and set "
+            "the parameters of its steps as estimator__logisticregression__<name>."
         )

@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, check_cv
 from sklearn.utils.metadata_routing import _routing_enabled, process_routing
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import _check_sample_weight, has_fit_parameter
+from sklearn.utils.validation import _check_sample_weight
 
 from ._metrics import allocate_evidence, evidence_kind
 from ._pool import BLOCK_VARIANTS, build_pool, serving
@@ -30,6 +30,8 @@ from ._variants import (
     designs,
     fit_and_score,
     predict_evidence,
+    row_weights,
+    sample_weight_key,
 )
 from .exceptions import caller_stacklevel
 
@@ -41,7 +43,8 @@ def base_fit_params(meta, base, X, sample_weight, params):
 
     With metadata routing enabled they are routed as requested; otherwise
     ``sample_weight`` goes to every base fit whose ``fit`` accepts it, as in
-    :class:`~sklearn.calibration.CalibratedClassifierCV`.
+    :class:`~sklearn.calibration.CalibratedClassifierCV`, or to the last step
+    of a Pipeline base, as ``"<step>__sample_weight"``.
     """
     if _routing_enabled():
         routed = process_routing(meta, "fit", sample_weight=sample_weight, **params)
@@ -49,16 +52,9 @@ def base_fit_params(meta, base, X, sample_weight, params):
         return routed.estimator.fit
     params = dict(params)
     if sample_weight is not None:
-        if not has_fit_parameter(base, "sample_weight"):
-            raise ValueError(
-                f"sample_weight was given, but {type(base).__name__}.fit does not "
-                "accept sample_weight. For a Pipeline or another meta-estimator, "
-                "enable metadata routing "
-                "(sklearn.set_config(enable_metadata_routing=True)) and request "
-                "the weights with set_fit_request(sample_weight=True)."
-            )
+        key = sample_weight_key(base)
         _check_weight_values(sample_weight)
-        params["sample_weight"] = _check_sample_weight(sample_weight, X)
+        params[key] = _check_sample_weight(sample_weight, X)
     return params
 
 
@@ -557,7 +553,7 @@ def fit_evidence(
     if "decoupled" in variants:
         decoupled, notes = decoupled_groups(
             y, group_ids, splits, refit, (n_groups, n_classes),
-            settings["min_group_size"], settings["params"].get("sample_weight"),
+            settings["min_group_size"], row_weights(settings["params"]),
         )  # fmt: skip
     pool = build_pool(variants, n_groups, decoupled)
     kind = evidence_kind(settings["metric"])

@@ -13,10 +13,11 @@ intersectional) the indicator row of ``g'`` repeated on every row.
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_method_params
+from sklearn.utils.validation import _check_method_params, has_fit_parameter
 
 from ._metrics import check_metric_support, row_losses
 from ._threads import one_blas_thread
@@ -62,6 +63,78 @@ def encode_targets(y):
             "classifier needs at least two classes."
         )
     return encoder.classes_, encoder.transform(y)
+
+
+def encode_class_weights(estimator, classes):
+    """A clone of ``estimator`` whose ``class_weight`` dicts are keyed by codes.
+
+    The base fits see the labels as their positions in ``classes``, so a
+    ``class_weight`` dict keyed by the user's labels is re-keyed to those
+    positions, wherever it sits: on the estimator itself, on a step of a
+    Pipeline or on any nested estimator (every ``get_params(deep=True)`` key
+    ending in ``class_weight``). ``"balanced"``, ``None`` and other values
+    pass through unchanged.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Unfitted base estimator.
+    classes : ndarray of shape (n_classes,)
+        The sorted labels of ``y``.
+
+    Returns
+    -------
+    estimator : estimator
+        ``estimator`` itself when it holds no ``class_weight`` dict, otherwise
+        a clone with the dicts re-keyed.
+    """
+    codes = {label: code for code, label in enumerate(classes.tolist())}
+    encoded = {}
+    for name, value in estimator.get_params(deep=True).items():
+        if name.split("__")[-1] != "class_weight" or not isinstance(value, dict):
+            continue
+        unknown = [key for key in value if key not in codes]
+        if unknown:
+            raise ValueError(
+                f"The base estimator's {name}={value!r} has key(s) {unknown!r} "
+                f"that are not labels of y; the labels seen in y are "
+                f"{classes.tolist()!r}. Key class_weight by those labels."
+            )
+        encoded[name] = {codes[key]: weight for key, weight in value.items()}
+    return clone(estimator).set_params(**encoded) if encoded else estimator
+
+
+def sample_weight_key(base):
+    """The fit parameter that weights the rows of a fit of ``base`` without
+    metadata routing.
+
+    ``"sample_weight"`` when ``base.fit`` accepts it; for a Pipeline, the
+    weights go to its last step, as ``"<step>__sample_weight"`` (nested
+    Pipelines add their steps' names). A ``ValueError`` says what to do
+    when the estimator that would get them does not accept them.
+    """
+    final, prefix = base, ""
+    while isinstance(final, Pipeline):
+        name, final = final.steps[-1]
+        prefix += f"{name}__"
+    if not has_fit_parameter(final, "sample_weight"):
+        where = f" (the last step of the {type(base).__name__})" if prefix else ""
+        raise ValueError(
+            f"sample_weight was given, but {type(final).__name__}.fit{where} does "
+            "not accept sample_weight. For another meta-estimator, or to weight "
+            "more steps of a Pipeline, enable metadata routing "
+            "(sklearn.set_config(enable_metadata_routing=True)) and request the "
+            "weights with set_fit_request(sample_weight=True)."
+        )
+    return prefix + "sample_weight"
+
+
+def row_weights(params):
+    """The sample weights among sample-aligned fit ``params``, whether given
+    as ``sample_weight`` or to a step as ``<step>__sample_weight``; ``None``
+    if there are none."""
+    keys = [key for key in params if key.split("__")[-1] == "sample_weight"]
+    return params[keys[-1]] if keys else None
 
 
 def base_tags(tags, base):

@@ -10,7 +10,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.compose import make_column_transformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import NotFittedError
-from sklearn.linear_model import LinearRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.multiclass import OutputCodeClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -461,7 +461,8 @@ def test_fairuse_classifier_set_params_without_base(fitted):
     from sklearn.linear_model import LogisticRegression
 
     clf = FairUseClassifier(group_columns="g")
-    with pytest.raises(ValueError, match=r"Cannot set \['estimator__C'\]"):
+    expected = r"Cannot set \['estimator__C'\]: .* default make_pipeline\(Standard"
+    with pytest.raises(ValueError, match=expected):
         clf.set_params(estimator__C=0.5)
     clf.set_params(estimator=LogisticRegression(), estimator__C=0.5)
     assert clf.estimator.C == 0.5
@@ -481,12 +482,18 @@ def test_fairuse_classifier_bad_sample_weight(fitted, weights, match):
         FairUseClassifier(group_columns="g").fit(X, y, sample_weight=weights(len(y)))
 
 
-def test_fairuse_classifier_group_with_zero_weight_gets_no_decoupled_model(fitted):
+@pytest.mark.parametrize("scaled", [False, True], ids=["plain", "pipeline"])
+def test_fairuse_classifier_group_with_zero_weight_gets_no_decoupled_model(
+    fitted, scaled
+):
     """Check that a group whose weights are all zero fits no model of its own,
-    says why, and that the other variants still fit."""
+    says why, and that the other variants still fit, with the weights given
+    to the base or to a Pipeline's last step."""
     _, X, y = fitted
     weights = np.where(X["g"] == "a", 0.0, 1.0)
-    clf = FairUseClassifier(group_columns="g", random_state=0)
+    base = LogisticRegression(max_iter=1000)
+    base = make_pipeline(StandardScaler(), base) if scaled else base
+    clf = FairUseClassifier(base, group_columns="g", random_state=0)
     clf.fit(X, y, sample_weight=weights)
     assert clf.estimators_["decoupled"][0] is None
     assert clf.estimators_["decoupled"][1] is not None

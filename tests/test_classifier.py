@@ -15,14 +15,18 @@ from conftest import (
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, ShuffleSplit
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils._param_validation import InvalidParameterError
 
 from fairuse_estimators import FairUseClassifier, UnseenGroupWarning
 from fairuse_estimators._metrics import METRICS
 from fairuse_estimators._stats import FIELD
+from fairuse_estimators.datasets import load_whas500
 
 
 def _fit_heart(heart, estimator, **params):
@@ -445,8 +449,42 @@ def test_fairuse_classifier_sample_weight_reaches_base_fits(heart, scaled_lr):
     decoupled = clf.estimators_["decoupled"][clf.groups_.index(("male", "<60"))]
     own = LogisticRegression(max_iter=5000).fit(features[rows], y[rows], weights[rows])
     assert_allclose(decoupled.coef_, own.coef_, rtol=1e-4)
-    with pytest.raises(ValueError, match="does not accept sample_weight. For a Pip"):
+    with pytest.raises(ValueError, match="_NoWeights.fit does not accept sample_"):
         FairUseClassifier(_NoWeights(), group_columns=HEART_GROUPS).fit(
+            X, y, sample_weight=weights
+        )
+
+
+def test_fairuse_classifier_sample_weight_reaches_pipeline_last_step(heart):
+    """Check that without metadata routing sample_weight reaches the last step
+    of a Pipeline base, as ``<step>__sample_weight`` does for the Pipeline."""
+    X, y = heart
+    weights = np.random.default_rng(0).uniform(0.1, 3, size=len(y))
+    features = X.drop(columns=HEART_GROUPS).to_numpy(dtype=float)
+    rows = (X["sex"].eq("male") & X["age_group"].eq("<60")).to_numpy()
+
+    def alone(rows=slice(None), **params):
+        pipeline = make_pipeline(StandardScaler(), LogisticRegression())
+        return pipeline.fit(features[rows], y[rows], **params).predict_proba(features)
+
+    def weighted(rows=slice(None)):
+        return alone(rows, logisticregression__sample_weight=weights[rows])
+
+    base = make_pipeline(StandardScaler(), LogisticRegression())
+    clf = FairUseClassifier(base, group_columns=HEART_GROUPS, cv=3)
+    clf.fit(X, y, sample_weight=weights)
+    assert_allclose(clf.estimators_["generic"].predict_proba(features), weighted())
+    assert not np.allclose(weighted(), alone())
+    decoupled = clf.estimators_["decoupled"][clf.groups_.index(("male", "<60"))]
+    assert_allclose(decoupled.predict_proba(features), weighted(rows))
+    nested = make_pipeline(make_pipeline(StandardScaler(), LogisticRegression()))
+    clf = FairUseClassifier(nested, group_columns=HEART_GROUPS, cv=3)
+    clf.fit(X, y, sample_weight=weights)
+    assert_allclose(clf.estimators_["generic"].predict_proba(features), weighted())
+    unweighted = make_pipeline(StandardScaler(), _NoWeights())
+    expected = r"_NoWeights.fit \(the last step of the Pipeline\) does not accept"
+    with pytest.raises(ValueError, match=expected):
+        FairUseClassifier(unweighted, group_columns=HEART_GROUPS).fit(
             X, y, sample_weight=weights
         )
 
@@ -477,6 +515,82 @@ def test_fairuse_classifier_sample_weight_metadata_routing(heart):
         )
         with pytest.raises(UnsetMetadataPassedError):
             unrequested.fit(X, y, sample_weight=weights)
+
+
+def _weighted_lr(class_weight, scaled):
+    lr = LogisticRegression(max_iter=5000, class_weight=class_weight)
+    return make_pipeline(StandardScaler(), lr) if scaled else lr
+
+
+@pytest.mark.parametrize(
+    ("labels", "weights"),
+    [(("no", "yes"), "dict"), ((0, 1), "dict"), ((-1, 1), "dict"),
+     (("no", "yes"), "balanced")],
+    ids=str,
+)  # fmt: skip
+@pytest.mark.parametrize("scaled", [False, True], ids=["plain", "pipeline"])
+def test_fairuse_classifier_class_weight_keyed_by_labels(
+    heart, labels, weights, scaled
+):
+    """Check that a class_weight keyed by the labels of y, on the base or on a
+    Pipeline's last step, weighs the base fits as it weighs the base alone."""
+    X, y = heart
+    y = np.asarray(labels)[y]
+    class_weight = {labels[0]: 1, labels[1]: 3} if weights == "dict" else weights
+    features = X.drop(columns=HEART_GROUPS).to_numpy(dtype=float)
+    rows = (X["sex"].eq("male") & X["age_group"].eq("<60")).to_numpy()
+
+    def alone(rows=slice(None), class_weight=class_weight):
+        fitted = _weighted_lr(class_weight, scaled).fit(features[rows], y[rows])
+        return fitted.predict_proba(features)
+
+    assert not np.allclose(alone(), alone(class_weight=None))
+    clf = FairUseClassifier(
+        _weighted_lr(class_weight, scaled), group_columns=HEART_GROUPS, cv=3
+    ).fit(X, y)
+    assert_allclose(clf.estimators_["generic"].predict_proba(features), alone())
+    decoupled = clf.estimators_["decoupled"][clf.groups_.index(("male", "<60"))]
+    assert_allclose(decoupled.predict_proba(features), alone(rows))
+    without_groups = FairUseClassifier(_weighted_lr(class_weight, scaled), cv=3)
+    assert_allclose(without_groups.fit(features, y).predict_proba(features), alone())
+
+
+def test_fairuse_classifier_class_weight_unknown_label(heart):
+    """Check that a class_weight key that is no label of y is refused, naming
+    the parameter, the key and the labels."""
+    X, y = heart
+    labels = np.array(["no", "yes"])[y]
+    base = _weighted_lr({"no": 1, "maybe": 3}, scaled=True)
+    clf = FairUseClassifier(base, group_columns=HEART_GROUPS)
+    expected = (
+        r"logisticregression__class_weight=\{'no': 1, 'maybe': 3\} has key\(s\) "
+        r"\['maybe'\] that are not labels of y; the labels seen in y are "
+        r"\['no', 'yes'\]"
+    )
+    with pytest.raises(ValueError, match=expected):
+        clf.fit(X, labels)
+    with pytest.raises(ValueError, match=r"estimator's class_weight=\{0: 1, 2: 3\}"):
+        FairUseClassifier(_weighted_lr({0: 1, 2: 3}, scaled=False)).fit(
+            X.drop(columns=HEART_GROUPS), y
+        )
+
+
+def test_fairuse_classifier_default_base_is_scaled_logistic_regression():
+    """Check that estimator=None stands for the command line's standardized
+    logistic regression, which converges on unscaled clinical features."""
+    X, y = load_whas500(return_X_y=True)
+    clf = FairUseClassifier(group_columns=["sex", "age_group"], random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.estimator is None
+    for fitted in (clf.estimators_["generic"], *clf.estimators_["decoupled"]):
+        assert isinstance(fitted, Pipeline)
+        assert [type(step) for _, step in fitted.steps] == [
+            StandardScaler,
+            LogisticRegression,
+        ]
+        assert fitted[-1].max_iter == 1000
 
 
 def test_fairuse_classifier_verbose_reports_progress(heart, scaled_lr, capsys):
