@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,23 +43,117 @@ def threshold_csv(tmp_path_factory):
     return path
 
 
-def test_fairuse_demo_prints_summary_and_writes_html(tmp_path):
-    """Check that `fairuse demo` prints the summary and writes its page, fast."""
+@pytest.fixture(scope="module")
+def flchain_demo(tmp_path_factory):
+    """`fairuse demo` with its defaults (flchain), its JSON report and its time."""
+    folder = tmp_path_factory.mktemp("demo")
     start = time.perf_counter()
-    result = fairuse("demo", cwd=tmp_path)
+    result = fairuse("demo", "--json", "demo.json", cwd=folder)
     elapsed = time.perf_counter() - start
     assert result.returncode == 0, result.stderr
-    page = tmp_path / "fairuse-demo.html"
+    report = json.loads((folder / "demo.json").read_text())
+    return result, folder, report, elapsed
+
+
+def closing_paragraph(text):
+    """The demo's closing paragraph in ``text``, unwrapped."""
+    lines = []
+    for line in text[text.index("What this shows:") :].splitlines():
+        if not line.strip() or line.startswith("```"):
+            break
+        lines.append(line)
+    return " ".join(" ".join(lines).split())
+
+
+def _label(report, row):
+    return ", ".join(str(row[column]) for column in report["group_columns"])
+
+
+def test_fairuse_demo_prints_summary_and_writes_html(flchain_demo):
+    """Check that `fairuse demo` prints the summary and writes its page, fast."""
+    result, folder, _, elapsed = flchain_demo
+    page = folder / "fairuse-demo.html"
     assert f"Wrote {page}" in result.stdout
-    assert "on the heart data: fitted on 212 rows, audited on 91 held-out" in (
+    assert "on the flchain data: fitted on 5511 rows, audited on 2363 held-out" in (
         result.stdout
     )
     assert "Groups under the 'routed' model:" in result.stdout
-    for group in ["female, 60+", "male, <60"]:
+    for group in ["female, 70+", "male, 60-69"]:
         assert group in result.stdout
     assert "<svg" in page.read_text(encoding="utf-8")
     assert "Warning" not in result.stderr
     assert elapsed < 60
+
+
+def test_fairuse_demo_ends_with_a_harm_prevented_and_a_gain(flchain_demo):
+    """Check that the demo's closing paragraph names a group a variant would
+    harm and the routed model keeps on the generic model, and the groups that
+    gain significantly, with the report's own numbers."""
+    result, _, report, _ = flchain_demo
+    text = closing_paragraph(result.stdout)
+    assert result.stdout.index("Models (") < result.stdout.index("What this shows:")
+    routed = report["models"]["routed"]["groups"]
+    protected = [
+        (variant, row)
+        for variant, model in report["models"].items()
+        if variant != "routed"
+        for g, row in enumerate(model["groups"])
+        if row["gain"] < 0 and routed[g]["route"] == "generic"
+    ]
+    assert protected, "no variant harms a group the routed model keeps generic"
+    for variant, row in protected:
+        label = _label(report, row)
+        if f"({label})" in text and f"the {variant} variant would raise" in text:
+            break
+    else:
+        raise AssertionError(f"no harmed and protected group named in {text!r}")
+    assert (
+        f"({label}) from {row['risk_generic']:.3f} to {row['risk_personalized']:.3f}"
+    ) in text
+    assert "The routed model protects this group: it keeps it on the generic" in text
+    gaining = [row for row in routed if row["rationality"] == "gain"]
+    assert gaining, "no group gains significantly under the routed model"
+    for row in gaining:
+        claim = re.search(
+            rf"\({re.escape(_label(report, row))}\) gains ([0-9.]+) \(routed to "
+            rf"{re.escape(row['route'])}: error [0-9.]+ to [0-9.]+; significant, "
+            r"adjusted p ([=<]) ([0-9.]+)\)",
+            text,
+        )
+        assert claim, (_label(report, row), text)
+        assert float(claim[1]) == pytest.approx(row["gain"], abs=5e-4)
+        # Two significant figures, or a bound: all the paragraph claims of p.
+        if claim[2] == "<":
+            assert row["p_gain"] < float(claim[3])
+        else:
+            assert float(claim[3]) == pytest.approx(row["p_gain"], rel=0.05)
+        assert row["p_gain"] <= report["alpha"]
+
+
+def test_fairuse_demo_quoted_in_readme_and_docs_is_its_output(flchain_demo):
+    """Check that the closing paragraph quoted in the README and the command's
+    page is what `fairuse demo` prints."""
+    printed = closing_paragraph(flchain_demo[0].stdout)
+    for page in [ROOT / "README.md", ROOT / "docs" / "cli.rst"]:
+        assert closing_paragraph(page.read_text(encoding="utf-8")) == printed, page
+
+
+def test_fairuse_demo_on_heart_says_why_nothing_gains(tmp_path):
+    """Check that on the small heart data the closing paragraph says that no
+    group gains and that its groups are too small for the tests to have power,
+    naming the smallest group."""
+    result = fairuse("demo", "--dataset", "heart", "--json", "h.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = closing_paragraph(result.stdout)
+    report = json.loads((tmp_path / "h.json").read_text())
+    rows = report["models"]["routed"]["groups"]
+    assert all(row["route"] == "generic" for row in rows)
+    sizes = [row["n"] for row in rows]
+    smallest = _label(report, rows[sizes.index(min(sizes))])
+    assert "No group gains significantly: the held-out groups have " in text
+    assert f"{min(sizes)} to {max(sizes)} rows (the smallest is ({smallest}))" in text
+    assert "too few for the tests to have power" in text
+    assert "no gain of any size could be detected" in text
 
 
 def test_fairuse_demo_takes_another_dataset(tmp_path):

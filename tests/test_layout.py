@@ -33,7 +33,7 @@ LAYERS = [
     ["_reporting"],
     ["_estimators", "datasets"],
     ["_classifier", "plotting"],
-    ["_scoring", "_model_files"],
+    ["_scoring", "_model_files", "_demo"],
     ["cli", "__init__"],
 ]
 VIEWS = {"_text", "_figures", "_html"}
