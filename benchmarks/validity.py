@@ -50,6 +50,7 @@ from nulls import NULL_FOR, draw  # noqa: E402
 
 from fairuse_estimators._audit import fair_use_statistics  # noqa: E402
 from fairuse_estimators._metrics import (  # noqa: E402
+    ON_CLASS,
     Evidence,
     evidence_kind,
     risk_matrix,
@@ -81,6 +82,8 @@ TESTS = [
     ("bootstrap", "brier"),
     ("bootstrap", "ece"),
     ("gate", "log_loss"),
+    ("mcnemar", "fnr"),
+    ("bootstrap", "balanced_error"),
 ]
 
 
@@ -97,6 +100,8 @@ def one_test(test, metric, family, n, n_worlds, seed, n_bootstrap=1000):
     """Rejection rates of both one-sided tests, and the untested share."""
     rng = np.random.default_rng(seed)
     y, proba, group_ids = draw(family, n_worlds, n, rng, metric)
+    if metric in ON_CLASS:  # a rate on one class: only that class's rows
+        group_ids = np.where(y == ON_CLASS[metric], group_ids, -1)
     comparisons = np.column_stack(
         [np.arange(n_worlds), np.zeros(n_worlds, int), np.ones(n_worlds, int)]
     )
@@ -137,7 +142,7 @@ def size_table(n_worlds):
                 )
                 row = rows[-1]
                 print(
-                    f"{test:>9} {metric:>8} {family:>12} n={n:<4} gain "
+                    f"{test:>9} {metric:>14} {family:>12} n={n:<4} gain "
                     f"{row['gain']:.3f} violation {row['violation']:.3f} "
                     f"untested {row['untested']:.2f}",
                     flush=True,

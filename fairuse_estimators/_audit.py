@@ -429,7 +429,7 @@ def audit_fair_use(
     test : {"auto", "bootstrap", "mcnemar", "delong"}, default="auto"
         Paired test: ``"auto"`` is the exact McNemar test for ``error``,
         ``fnr`` and ``fpr``, DeLong's test for ``auc`` and the bootstrap
-        otherwise (class-stratified for ``balanced_error``; the larger
+        otherwise (the larger
         p-value of a paired t-test and a bootstrap-t for log loss and Brier,
         a recentred percentile bootstrap for ECE).
     alpha : float in (0, 1), default=0.1

@@ -250,8 +250,8 @@ def percentile(replicates, pairs, gain, alpha):
 def bootstrap_risks(metric, y, evidence, n_bootstrap, rng):
     """Risks of every candidate on ``n_bootstrap`` resamples of one group.
 
-    AUC and the balanced error resample within each class; every other
-    metric over all rows. Returns an array of shape ``(n_bootstrap, C)``.
+    AUC resamples within each class; every other metric over all rows.
+    Returns an array of shape ``(n_bootstrap, C)``.
 
     Candidates whose predictions on the group are identical (a route that is
     another candidate, an envy swap onto the same route) share one column of
@@ -264,7 +264,7 @@ def bootstrap_risks(metric, y, evidence, n_bootstrap, rng):
         shape = (len(distinct), *evidence.shape[1:])
         risks = bootstrap_risks(metric, y, distinct.reshape(shape), n_bootstrap, rng)
         return risks[:, same.ravel()]
-    if metric in ("auc", "balanced_error"):
+    if metric == "auc":
         order = np.argsort(y, kind="stable")
         y, evidence = y[order], evidence[:, order]
         sizes = np.bincount(y)
@@ -277,8 +277,8 @@ def bootstrap_risks(metric, y, evidence, n_bootstrap, rng):
 
 def replicate_risks(metric, y, evidence):
     """Function from resampling counts ``(B, n)`` to risks ``(B, C)``, for ECE
-    (debiased, see :func:`~._metrics.group_risks`), AUC, the balanced error
-    and a user's scorer (one call per replicate: no product shape is known).
+    (debiased, see :func:`~._metrics.group_risks`), AUC and a user's scorer
+    (one call per replicate: no product shape is known).
 
     Everything that does not depend on the counts is computed once here.
     """
@@ -287,8 +287,6 @@ def replicate_risks(metric, y, evidence):
         return _auc_replicates(y, evidence)
     if isinstance(metric, GroupScorer):
         return metric.replicates(y, evidence)
-    if metric == "balanced_error":
-        return _balanced_replicates(y, evidence)
     bins, residual, variance = ece_parts(y, evidence)
     columns = (bins + (np.arange(n_candidates) * N_ECE_BINS)[:, None]).ravel()
     rows = np.tile(np.arange(n), n_candidates)
@@ -333,23 +331,6 @@ def _counts(size, replicates, rng):
     draws += (np.arange(replicates) * size)[:, None]
     counts = np.bincount(draws.ravel(), minlength=replicates * size)
     return counts.reshape(replicates, size).astype(float)
-
-
-def _balanced_replicates(y, labels):
-    """Mean over classes of each class's resampled error rate. Resampled
-    within each class, a class keeps its row count in every replicate."""
-    present = np.unique(y)
-    sizes = np.bincount(y)[present]
-    # (n, classes) indicator scaled so that counts @ it is each class's rate.
-    member = (y[:, None] == present[None, :]) / (sizes * len(present))
-    wrong = [
-        sparse.csc_array((labels[c] != y)[:, None] * member) for c in range(len(labels))
-    ]
-
-    def risk(counts):
-        return np.column_stack([(w.T @ counts.T).sum(axis=0) for w in wrong])
-
-    return risk
 
 
 def _auc_replicates(y, scores):

@@ -39,7 +39,7 @@ METRICS = ("error", "auc", "ece", "log_loss", "brier", "fnr", "fpr", "balanced_e
 #: rate (1 - specificity) on the negatives.
 ON_CLASS = {"fnr": 1, "fpr": 0}
 #: Named metrics that are the mean of a per-row loss over a group's rows.
-MEANS = ("error", "log_loss", "brier", *ON_CLASS)
+MEANS = ("error", "log_loss", "brier", "balanced_error", *ON_CLASS)
 N_ECE_BINS = 10
 
 
@@ -440,6 +440,12 @@ def row_losses(metric, y, evidence):
         return metric.losses(y, evidence)
     if base_metric(metric) == "error":
         return (evidence != y).astype(float)
+    if metric == "balanced_error":
+        # An error on class k weighs n / (K n_k): the mean over the rows is
+        # the mean over the K classes present of each class's error rate.
+        present, counts = np.unique(y, return_inverse=True)[0], np.bincount(y)
+        weight = len(y) / (len(present) * counts[y])
+        return (evidence != y) * weight
     rows = np.arange(len(y))
     if metric == "log_loss":
         eps = np.finfo(evidence.dtype).eps

@@ -27,10 +27,19 @@ from scipy.special import expit, logit
 FAMILIES = ("exchangeable", "trade", "skewed", "imbalanced", "sharpness", "calibration")
 #: The metrics each family is a null for.
 NULL_FOR = {
-    "exchangeable": ("error", "auc", "log_loss", "brier", "ece"),
-    "trade": ("error", "auc", "log_loss", "brier", "ece"),
+    "exchangeable": (
+        "error",
+        "auc",
+        "log_loss",
+        "brier",
+        "ece",
+        "fnr",
+        "balanced_error",
+    ),
+    # Trading errors between the classes moves fnr: not a null for it.
+    "trade": ("error", "auc", "log_loss", "brier", "ece", "balanced_error"),
     "skewed": ("log_loss", "brier"),
-    "imbalanced": ("error", "auc", "log_loss", "brier", "ece"),
+    "imbalanced": ("error", "auc", "log_loss", "brier", "ece", "fnr", "balanced_error"),
     "sharpness": ("ece",),
     # Not a null: the candidates after the first lower the log loss but
     # raise the error (see draw).

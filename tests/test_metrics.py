@@ -21,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from fairuse_estimators import audit_fair_use
-from fairuse_estimators._metrics import evidence_kind, group_risks
+from fairuse_estimators._metrics import evidence_kind, group_risks, row_losses
 
 SKLEARN_VERSION = tuple(int(part) for part in _sklearn_version.split(".")[:2])
 
@@ -175,8 +175,8 @@ def test_class_error_rates_equal_one_minus_recall_of_their_class(metric, positiv
 
 
 def test_balanced_error_is_one_minus_balanced_accuracy():
-    """Check the balanced error per group against sklearn and its
-    class-stratified bootstrap test."""
+    """Check the balanced error per group against sklearn, and that it is
+    tested as the mean of its class-weighted per-row errors."""
     report, X, y, predictions = _audited("balanced_error", n_bootstrap=200)
 
     def reference(y_true, y_pred):
@@ -185,6 +185,11 @@ def test_balanced_error_is_one_minus_balanced_accuracy():
     _per_group(report, X, y, predictions, reference)
     assert report.settings["test"] == "bootstrap"
     assert np.isfinite(report.to_frame()["p_gain"]).all()
+    y_g, _, proba = _hand_built(3)
+    labels = proba.argmax(axis=2)
+    losses = row_losses("balanced_error", y_g, labels)
+    expected = [1 - balanced_accuracy_score(y_g, p) for p in labels]
+    assert_allclose(losses.mean(axis=1), expected, rtol=1e-12)
 
 
 def test_row_loss_callable_is_the_mean_of_its_losses_on_user_labels():
