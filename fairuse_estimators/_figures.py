@@ -18,6 +18,10 @@ VERDICT_COLORS = {
 }
 _VERDICTS = ("untested", "untestable", "inconclusive", "gain", "violation")
 _HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo", "--")
+#: Colour range of the heatmap when every gap is about zero.
+_MIN_SCALE = 0.01
+#: Colour of the diagonal, no pair, told apart from cells of gap 0.
+_DIAGONAL = "0.85"
 
 
 def check_matplotlib():
@@ -152,10 +156,15 @@ def draw_envy(ax, groups, envy_gaps, envy_verdicts, envy_model, metric):
     -------
     heatmap : AxesImage
     """
+    import matplotlib
+
     gaps = np.ma.masked_invalid(envy_gaps)
     scale = float(np.abs(gaps).max()) if gaps.count() else 0.0
-    scale = scale or 1e-12
-    heatmap = ax.imshow(gaps, cmap="RdBu", vmin=-scale, vmax=scale)
+    # Equal gaps everywhere (a model blind to the groups) would otherwise
+    # stretch rounding noise over the whole colour range.
+    scale = max(scale, _MIN_SCALE)
+    cmap = matplotlib.colormaps["RdBu"].with_extremes(bad=_DIAGONAL)
+    heatmap = ax.imshow(gaps, cmap=cmap, vmin=-scale, vmax=scale)
     m = len(groups)
     for g in range(m):
         for h in range(m):

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import threshold_data
+from conftest import random_grouped_data, threshold_data
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 from sklearn.tree import DecisionTreeClassifier
 
 from fairuse_estimators import FairUseClassifier, FairUseDisplay, audit_fair_use
@@ -159,3 +162,49 @@ def test_fairuse_display_without_matplotlib_says_how_to_install():
     assert result.returncode == 1
     assert "ImportError: Plotting fair-use reports needs matplotlib" in result.stderr
     assert "pip install matplotlib (from a source checkout" in result.stderr
+
+
+#: Group columns of the readability reports, with their numbers of levels:
+#: 2, 8 and 16 intersectional groups with long "column=value" labels.
+READABILITY_LEVELS = {
+    2: {"sex": 2},
+    8: {"sex": 2, "age_group": 4},
+    16: {"sex": 2, "age_group": 4, "region": 2},
+}
+
+
+def _readability_rows(n_groups, seed):
+    levels = READABILITY_LEVELS[n_groups]
+    X, y = random_grouped_data(seed, n=1500, levels=tuple(levels.values()))
+    names = {f"g{j}": name for j, name in enumerate(levels)}
+    for old, name in names.items():
+        X[old] = f"{name}=" + X[old].str.replace("level", "value")
+    return X.rename(columns=names), y, list(levels)
+
+
+@pytest.fixture(scope="module")
+def group_blind_report():
+    """The audit of a model that ignores its group columns: every envy gap is 0."""
+    X, y, columns = _readability_rows(8, 1)
+    blind = make_pipeline(
+        make_column_transformer(("drop", columns), remainder="passthrough"),
+        LogisticRegression(),
+    ).fit(X, y)
+    return audit_fair_use(blind, X, y, group_columns=columns, random_state=0)
+
+
+def _drawn(report, kind, ax=None):
+    display = FairUseDisplay.from_report(report, kind=kind, ax=ax)
+    display.figure_.canvas.draw()
+    return display, display.figure_.canvas.get_renderer()
+
+
+def test_fairuse_display_envy_scale_has_a_floor(group_blind_report):
+    """Check that all-zero envy gaps get a readable, symmetric colour scale."""
+    display, _ = _drawn(group_blind_report, "envy")
+    gaps = display.envy_gaps[~np.eye(len(display.groups), dtype=bool)]
+    assert_allclose(gaps, 0.0, atol=1e-12)
+    low, high = display.heatmap_.get_clim()
+    assert low == -high and high > 1e-6
+    colorbar = display.heatmap_.colorbar
+    assert colorbar.ax.yaxis.get_offset_text().get_text() == ""
