@@ -171,6 +171,7 @@ READABILITY_LEVELS = {
     8: {"sex": 2, "age_group": 4},
     16: {"sex": 2, "age_group": 4, "region": 2},
 }
+MAX_INCHES = 14
 
 
 def _readability_rows(n_groups, seed):
@@ -180,6 +181,18 @@ def _readability_rows(n_groups, seed):
     for old, name in names.items():
         X[old] = f"{name}=" + X[old].str.replace("level", "value")
     return X.rename(columns=names), y, list(levels)
+
+
+@pytest.fixture(scope="module", params=sorted(READABILITY_LEVELS))
+def grouped_report(request):
+    """The audit of a FairUseClassifier with 2, 8 or 16 intersectional groups."""
+    X, y, columns = _readability_rows(request.param, 0)
+    clf = FairUseClassifier(
+        LogisticRegression(), group_columns=columns, random_state=0
+    ).fit(X.iloc[:1000], y[:1000])
+    report = clf.audit(X.iloc[1000:], y[1000:])
+    assert len(report.groups) == request.param
+    return report
 
 
 @pytest.fixture(scope="module")
@@ -199,12 +212,126 @@ def _drawn(report, kind, ax=None):
     return display, display.figure_.canvas.get_renderer()
 
 
+def _overlap(a, b):
+    """Whether two display boxes share more than a pixel's width."""
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return width > 1 and height > 1
+
+
+def _assert_apart(texts, renderer, what):
+    boxes = [t.get_window_extent(renderer) for t in texts if t.get_text()]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not _overlap(boxes[i], boxes[j]), (what, i, j)
+
+
+def _assert_inside_figure(text, renderer):
+    box, frame = text.get_window_extent(renderer), text.figure.bbox
+    assert box.x0 >= frame.x0 - 1 and box.x1 <= frame.x1 + 1, text.get_text()
+    assert box.y0 >= frame.y0 - 1 and box.y1 <= frame.y1 + 1, text.get_text()
+
+
+@pytest.mark.parametrize("kind", ["gains", "envy", "both"])
+def test_fairuse_display_figure_grows_with_groups_within_bounds(grouped_report, kind):
+    """Check that a new figure is at most 14 inches either way and at least
+    9 inches wide for 16 groups."""
+    display, _ = _drawn(grouped_report, kind)
+    width, height = display.figure_.get_size_inches()
+    assert 4 <= width <= MAX_INCHES and 3 <= height <= MAX_INCHES
+    if len(grouped_report.groups) == 16:
+        assert width >= 9
+
+
+@pytest.mark.parametrize("kind", ["gains", "envy", "both"])
+def test_fairuse_display_tick_labels_do_not_overlap(grouped_report, kind):
+    """Check that no two group labels overlap and none leaves the figure."""
+    display, renderer = _drawn(grouped_report, kind)
+    axes_labels = []
+    if display.ax_ is not None:
+        axes_labels.append(display.ax_.get_xticklabels())
+    if display.envy_ax_ is not None:
+        axes_labels.append(display.envy_ax_.get_xticklabels())
+        axes_labels.append(display.envy_ax_.get_yticklabels())
+    for labels in axes_labels:
+        assert len(labels) == len(grouped_report.groups)
+        _assert_apart(labels, renderer, kind)
+        for label in labels:
+            _assert_inside_figure(label, renderer)
+
+
+def _assert_colorbar_clear_of_title(display, renderer):
+    title = display.envy_ax_.title
+    _assert_inside_figure(title, renderer)
+    colorbar = display.heatmap_.colorbar.ax.get_tightbbox(renderer)
+    assert not _overlap(colorbar, title.get_window_extent(renderer))
+    frame = display.figure_.bbox
+    assert frame.x0 - 1 <= colorbar.x0 and colorbar.x1 <= frame.x1 + 1
+
+
+def test_fairuse_display_envy_colorbar_stays_clear_of_the_title(grouped_report):
+    """Check that the title fits in the figure and clears the colour bar,
+    its ticks and its label."""
+    display, renderer = _drawn(grouped_report, "envy")
+    assert display.heatmap_.colorbar.ax.yaxis.label.get_text() == "change in error"
+    _assert_colorbar_clear_of_title(display, renderer)
+
+
 def test_fairuse_display_envy_scale_has_a_floor(group_blind_report):
     """Check that all-zero envy gaps get a readable, symmetric colour scale."""
-    display, _ = _drawn(group_blind_report, "envy")
+    display, renderer = _drawn(group_blind_report, "envy")
     gaps = display.envy_gaps[~np.eye(len(display.groups), dtype=bool)]
     assert_allclose(gaps, 0.0, atol=1e-12)
     low, high = display.heatmap_.get_clim()
     assert low == -high and high > 1e-6
     colorbar = display.heatmap_.colorbar
     assert colorbar.ax.yaxis.get_offset_text().get_text() == ""
+    _assert_colorbar_clear_of_title(display, renderer)
+
+
+def _annotations(display):
+    """The heatmap's annotations with the (row, column) of their cells."""
+    return [
+        (text, int(round(text.get_position()[1])), int(round(text.get_position()[0])))
+        for text in display.envy_ax_.texts
+    ]
+
+
+def _assert_annotations_fit(display, renderer):
+    ax = display.envy_ax_
+    for text, g, h in _annotations(display):
+        corners = ax.transData.transform([[h - 0.5, g + 0.5], [h + 0.5, g - 0.5]])
+        box = text.get_window_extent(renderer)
+        assert corners[0, 0] - 1 <= box.x0 and box.x1 <= corners[1, 0] + 1, (g, h)
+        assert corners[0, 1] - 1 <= box.y0 and box.y1 <= corners[1, 1] + 1, (g, h)
+
+
+@pytest.mark.parametrize("kind", ["envy", "both"])
+def test_fairuse_display_envy_annotations_fit_their_cells(grouped_report, kind):
+    """Check that every gap is written, inside its cell."""
+    display, renderer = _drawn(grouped_report, kind)
+    m = len(display.groups)
+    assert len(display.envy_ax_.texts) == m * (m - 1)
+    _assert_annotations_fit(display, renderer)
+
+
+def test_fairuse_display_envy_drops_numbers_that_cannot_fit(grouped_report):
+    """Check that on a small given Axes the gaps shrink or give way to the
+    violation marks alone, and that whatever is written fits its cell."""
+    figure, ax = plt.subplots(figsize=(4, 3), layout="constrained")
+    display, renderer = _drawn(grouped_report, "envy", ax=ax)
+    _assert_annotations_fit(display, renderer)
+    if len(display.groups) == 16:
+        texts = {text.get_text() for text in display.envy_ax_.texts}
+        assert texts <= {"*"}
+
+
+def test_fairuse_display_gains_legend_hides_no_bar(grouped_report):
+    """Check that the legend covers no bar and no interval."""
+    display, renderer = _drawn(grouped_report, "gains")
+    legend = display.ax_.get_legend().get_window_extent(renderer)
+    for model in display.models:
+        for bar in display.bars_[model]:
+            assert not _overlap(bar.get_window_extent(renderer), legend), model
+        for line in display.errorbars_[model].lines[2]:
+            assert not _overlap(line.get_window_extent(renderer), legend), model
