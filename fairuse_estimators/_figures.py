@@ -194,7 +194,7 @@ def draw_envy(ax, groups, envy_gaps, envy_verdicts, envy_model, metric):
     # Axes sits beside the cells.
     heatmap = ax.imshow(gaps, cmap=cmap, vmin=-scale, vmax=scale, aspect="auto")
     cell = _envy_cell(ax, groups)
-    _annotate_cells(ax, envy_gaps, envy_verdicts == "violation", cell)
+    _annotate_cells(ax, heatmap, envy_gaps, envy_verdicts == "violation", cell)
     _set_group_ticks(ax.xaxis, groups, cell[0])
     _set_group_ticks(ax.yaxis, groups, cell[1])
     ax.set_xlabel("reported group")
@@ -210,10 +210,10 @@ def draw_envy(ax, groups, envy_gaps, envy_verdicts, envy_model, metric):
     return heatmap
 
 
-def _annotate_cells(ax, gaps, violations, cell):
-    """Write each gap in its cell, ``cell`` (width, height) points large,
-    as large as the cell allows; where no number fits, only the violations'
-    ``*``."""
+def _annotate_cells(ax, heatmap, gaps, violations, cell):
+    """Write each gap in its cell, ``cell`` (width, height) points large:
+    in black or white as the cell is light or dark, as large as the cell
+    allows; where no number fits, only the violations' ``*``."""
     g_index, h_index = np.nonzero(np.isfinite(gaps))
     values = gaps[g_index, h_index]
     marks = np.where(violations[g_index, h_index], "*", "")
@@ -225,9 +225,25 @@ def _annotate_cells(ax, gaps, violations, cell):
         size = _fitting_size(["*"], *room)
     if size < _MIN_FONT:
         return
-    for g, h, text in zip(g_index, h_index, texts):
+    colors = heatmap.cmap(heatmap.norm(values))
+    for g, h, text, color in zip(g_index, h_index, texts, colors):
         if text:
-            ax.text(h, g, text, ha="center", va="center", fontsize=size)
+            ax.text(h, g, text, ha="center", va="center", fontsize=size,
+                    color=_contrasting_color(color))  # fmt: skip
+
+
+def _contrasting_color(color):
+    """``"white"`` on a dark color, ``"black"`` on a light one.
+
+    The one of higher WCAG contrast ratio: white when the relative luminance
+    is below 0.179, where both ratios are equal.
+    """
+    from matplotlib.colors import to_rgb
+
+    rgb = np.asarray(to_rgb(color))
+    linear = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    luminance = linear @ [0.2126, 0.7152, 0.0722]
+    return "white" if luminance < np.sqrt(1.05 * 0.05) - 0.05 else "black"
 
 
 def svg_figures(arrays):

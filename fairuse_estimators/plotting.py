@@ -83,10 +83,10 @@ class FairUseDisplay:
     wider. Group labels wrap between the group columns' values, turn upright
     when too wide for their tick, and shrink to fit; where even the smallest
     font is too large, every second (third...) one is shown. Each gap is
-    written as large as its cell allows; where no number fits, only the
-    ``*`` of significant violations is. The colour scale is symmetric about
-    0 and spans at least ±0.01, so that gaps all about 0 are drawn pale
-    rather than stretched.
+    written in black on a light cell and in white on a dark one, as large as
+    its cell allows; where no number fits, only the ``*`` of significant
+    violations is. The colour scale is symmetric about 0 and spans at least
+    ±0.01, so that gaps all about 0 are drawn pale rather than stretched.
 
     Examples
     --------

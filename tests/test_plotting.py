@@ -20,7 +20,7 @@ from fairuse_estimators.plotting import VERDICT_COLORS
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.colors import to_hex  # noqa: E402
+from matplotlib.colors import to_hex, to_rgb  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -232,6 +232,18 @@ def _assert_inside_figure(text, renderer):
     assert box.y0 >= frame.y0 - 1 and box.y1 <= frame.y1 + 1, text.get_text()
 
 
+def _luminance(color):
+    """WCAG relative luminance of a matplotlib color."""
+    rgb = np.asarray(to_rgb(color))
+    linear = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(linear @ [0.2126, 0.7152, 0.0722])
+
+
+def _contrast(a, b):
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
 @pytest.mark.parametrize("kind", ["gains", "envy", "both"])
 def test_fairuse_display_figure_grows_with_groups_within_bounds(grouped_report, kind):
     """Check that a new figure is at most 14 inches either way and at least
@@ -295,6 +307,20 @@ def _annotations(display):
         (text, int(round(text.get_position()[1])), int(round(text.get_position()[0])))
         for text in display.envy_ax_.texts
     ]
+
+
+def test_fairuse_display_envy_annotations_contrast_with_their_cells(grouped_report):
+    """Check that each gap is written in the colour, black or white, that
+    contrasts most with its cell, at a WCAG ratio of at least 4.5."""
+    display, _ = _drawn(grouped_report, "envy")
+    heatmap = display.heatmap_
+    annotations = _annotations(display)
+    assert annotations
+    for text, g, h in annotations:
+        cell = heatmap.cmap(heatmap.norm(display.envy_gaps[g, h]))
+        other = "black" if _luminance(text.get_color()) > 0.5 else "white"
+        assert _contrast(text.get_color(), cell) >= _contrast(other, cell)
+        assert _contrast(text.get_color(), cell) >= 4.5
 
 
 def _assert_annotations_fit(display, renderer):
