@@ -215,6 +215,8 @@ def _annotate_cells(ax, heatmap, gaps, violations, cell):
     in black or white as the cell is light or dark, as large as the cell
     allows; where no number fits, only the violations' ``*``."""
     g_index, h_index = np.nonzero(np.isfinite(gaps))
+    if not g_index.size:
+        return
     values = gaps[g_index, h_index]
     marks = np.where(violations[g_index, h_index], "*", "")
     texts = np.char.add([f"{v:+.3f}" for v in values], marks)

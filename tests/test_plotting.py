@@ -361,3 +361,21 @@ def test_fairuse_display_gains_legend_hides_no_bar(grouped_report):
             assert not _overlap(bar.get_window_extent(renderer), legend), model
         for line in display.errorbars_[model].lines[2]:
             assert not _overlap(line.get_window_extent(renderer), legend), model
+
+
+def test_fairuse_display_plots_a_single_group():
+    """Check that one group, with no pair to annotate, still plots."""
+    display = FairUseDisplay(
+        groups=["sex=female"],
+        models=["personalized"],
+        gains=np.array([[0.1]]),
+        gain_low=np.array([[0.0]]),
+        gain_high=np.array([[0.2]]),
+        verdicts=np.array([["gain"]]),
+        envy_gaps=np.array([[np.nan]]),
+        envy_verdicts=np.array([["untested"]]),
+        envy_model="personalized",
+    ).plot()
+    display.figure_.canvas.draw()
+    assert len(display.envy_ax_.texts) == 0 and len(display.bars_["personalized"]) == 1
+    assert display.heatmap_.get_clim() == (-0.01, 0.01)
