@@ -121,7 +121,7 @@ def _plots(report):
     except ImportError as exc:
         return f'<p class="fairuse-missing">{esc(str(exc))}</p>'
     arrays = _figures.report_arrays(report)
-    svgs = _figures.svg_figures(arrays, len(report.groups))
+    svgs = _figures.svg_figures(arrays)
     return "\n".join(f'<div class="fairuse-plot">{svg}</div>' for svg in svgs)
 
 

@@ -6,6 +6,7 @@ from ._figures import (
     check_matplotlib,
     draw_envy,
     draw_gains,
+    figure_layout,
     report_arrays,
 )
 
@@ -73,6 +74,19 @@ class FairUseDisplay:
     See Also
     --------
     FairUseReport : The evidence behind the plots.
+
+    Notes
+    -----
+    The plots stay readable from 2 to dozens of groups. A figure made by
+    :meth:`plot` grows with the number of groups up to 14 inches either way,
+    and with ``kind="both"`` stacks the plots when side by side would be
+    wider. Group labels wrap between the group columns' values, turn upright
+    when too wide for their tick, and shrink to fit; where even the smallest
+    font is too large, every second (third...) one is shown. Each gap is
+    written in black on a light cell and in white on a dark one, as large as
+    its cell allows; where no number fits, only the ``*`` of significant
+    violations is. The colour scale is symmetric about 0 and spans at least
+    ±0.01, so that gaps all about 0 are drawn pale rather than stretched.
 
     Examples
     --------
@@ -286,13 +300,8 @@ class FairUseDisplay:
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {_KINDS}; got {kind!r}.")
         if ax is None:
-            width = 0.9 * len(self.groups) + 3
-            if kind == "both":
-                figure, ax = plt.subplots(
-                    1, 2, figsize=(2 * width + 1, 4.5), layout="constrained"
-                )
-            else:
-                figure, ax = plt.subplots(figsize=(width, 4.5), layout="constrained")
+            layout = figure_layout(kind, self.groups, self.models)
+            _, ax = plt.subplots(**layout, layout="constrained")
         if kind == "both":
             gains_ax, envy_ax = ax
         else:

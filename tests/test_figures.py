@@ -43,4 +43,39 @@ def test_figures_draw_gains_and_envy():
     assert heatmap.get_array().mask.tolist() == [[True, False], [False, True]]
     marks = sorted(t.get_text() for t in envy_ax.texts)
     assert marks == ["-0.100*", "-0.200*"]
-    assert len(_figures.svg_figures(arrays, 2)) == 2
+    assert len(_figures.svg_figures(arrays)) == 2
+
+
+@pytest.mark.parametrize("kind", ["gains", "envy", "both"])
+def test_figures_layout_grows_with_the_groups_up_to_a_bound(kind):
+    """Check that a new figure widens with the groups, never past 14 inches
+    either way, even with long intersectional labels."""
+    models = ["routed", "onehot", "intersectional", "decoupled"]
+    sizes = []
+    for m in (2, 4, 8, 16, 40):
+        groups = [f"sex=female, age_group=70+, region=r{k}" for k in range(m)]
+        sizes.append(_figures.figure_layout(kind, groups, models)["figsize"])
+    sizes = np.array(sizes)
+    assert ((4 <= sizes) & (sizes <= 14)).all()
+    # "both" stacks its plots once side by side is too wide: its area grows.
+    grows = sizes.prod(axis=1) if kind == "both" else sizes[:, 0]
+    assert (np.diff(grows[:4]) >= 0).all() and grows[3] > grows[0]
+
+
+def test_figures_svg_figures_keep_their_size_bound():
+    """Check that the HTML page's plots of 16 groups are at most 14 inches wide."""
+    groups = [(f"sex={k % 2}", f"age_group={k // 2}") for k in range(16)]
+    arrays = _figures.report_arrays(hand_built_report(groups=groups[:2]))
+    m = len(groups)
+    arrays.update(
+        groups=[", ".join(g) for g in groups],
+        gains=np.zeros((1, m)),
+        gain_low=np.full((1, m), np.nan),
+        gain_high=np.full((1, m), np.nan),
+        verdicts=np.full((1, m), "untested", dtype=object),
+        envy_gaps=np.where(np.eye(m, dtype=bool), np.nan, 0.0),
+        envy_verdicts=np.full((m, m), "inconclusive", dtype=object),
+    )
+    for svg in _figures.svg_figures(arrays):
+        width = float(svg.split('width="', 1)[1].split("pt", 1)[0])
+        assert 4 * 72 <= width <= 14 * 72
