@@ -104,7 +104,7 @@ def fit_world(base, X, y, groups, seed):
     )
     risks = risk_matrix(fitted.evidence)
     options = check_test_options("error", random_state=seed)
-    routes, _ = route(
+    routes, *_ = route(
         "evidence",
         fitted.evidence,
         risks,

@@ -278,7 +278,7 @@ def _route_world(evidence, losses, pool, gate, seed):
         evidence = evidence._replace(losses=losses)
     risks = risk_matrix(evidence)
     params = {"min_gain": 0.01, "family": family}
-    routes, _ = route("evidence", evidence, risks, pool, options, **params)
+    routes, *_ = route("evidence", evidence, risks, pool, options, **params)
     graded, graded_pool, routed = evidence, pool, routes
     m = pool.n_groups
     if gate_loss is None:  # the routed model graded on routes chosen out of fold
