@@ -1,14 +1,23 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `make test-min` runs the suite on the lowest versions pyproject.toml allows,
+# in a venv of its own so that .venv keeps the latest releases.
+VENV_MIN := .venv-min
+BIN_MIN := $(VENV_MIN)/bin
+MIN_CONSTRAINTS := .ci/min-constraints.txt
 # Warnings are errors, so a broken docstring or a failing example fails the build.
 SPHINXBUILD = $(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
 
-.PHONY: demo test docs lint clean chromium
+.PHONY: demo test test-min docs lint clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(BIN_MIN)/python:
+	$(PYTHON) -m venv $(VENV_MIN)
+	$(BIN_MIN)/python -m pip install --quiet --upgrade pip
 
 demo: $(BIN)/python
 	$(BIN)/python -m pip install --quiet ".[plot]"
@@ -27,11 +36,18 @@ test: $(BIN)/python
 	$(BIN)/python -m pytest -n 2
 	$(SPHINXBUILD)
 
+# The dev extra and the package at the minimum versions pinned in
+# $(MIN_CONSTRAINTS), then the test suite (no linters, no docs build). Slow
+# (about 10 minutes on 2 cores), so CI does not run it.
+test-min: $(BIN_MIN)/python
+	$(BIN_MIN)/python -m pip install --quiet -e ".[dev]" -c $(MIN_CONSTRAINTS)
+	$(BIN_MIN)/python -m pytest -n 2
+
 docs: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[docs]"
 	$(SPHINXBUILD)
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache fairuse-demo.html
+	rm -rf $(VENV) $(VENV_MIN) build dist .pytest_cache .ruff_cache fairuse-demo.html
 	rm -rf docs/_build docs/auto_examples docs/generated docs/gen_modules
 	rm -f docs/sg_execution_times.rst

@@ -23,6 +23,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import numpy as np
+from sklearn._loss._loss import CyHalfBinomialLoss
 
 #: Exact types a model file may hold, by skops loader. These are the objects
 #: ``fairuse fit`` writes for each of its estimators (see
@@ -58,7 +59,15 @@ TRUSTED_TYPES = {
         }
     ),
     "TreeNode": frozenset({"sklearn.tree._tree.Tree"}),
-    "LossNode": frozenset({"sklearn._loss._loss.CyHalfBinomialLoss"}),
+    # Before scikit-learn 1.9 the compiled loss names the extension's own module,
+    # ``_loss``, which the import above registers as scikit-learn's; files
+    # written there record that name. Either way it is the same class.
+    "LossNode": frozenset(
+        {
+            "sklearn._loss._loss.CyHalfBinomialLoss",
+            f"{CyHalfBinomialLoss.__module__}.CyHalfBinomialLoss",
+        }
+    ),
     "NdArrayNode": frozenset(
         {"numpy.ndarray"}
         | {

@@ -594,7 +594,7 @@ def test_predictions_cannot_run_as_spreadsheet_formulas(tmp_path):
     assert result.returncode == 0, result.stderr
     written = pd.read_csv(io.StringIO(result.stdout), dtype=str)
     assert set(written["prediction"]) == {'\'=HYPERLINK("http://x","y")', "-0.5"}
-    assert not written.iloc[:, 1:].map(lambda v: v.startswith("'")).any().any()
+    assert not written.iloc[:, 1:].apply(lambda c: c.str.startswith("'")).any().any()
     table = spreadsheet_safe(
         pd.DataFrame({"text": ["@SUM(A1)", "+1+1", "\tx", "ok", "-3"], "n": [-1] * 5})
     )
