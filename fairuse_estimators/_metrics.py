@@ -21,7 +21,6 @@ sklearn scorer of a whole group (:class:`GroupScorer`, whose risk is minus
 its score); :func:`resolve_metric` makes one from the ``metric`` parameter.
 """
 
-import contextlib
 import inspect
 import warnings
 from typing import NamedTuple
@@ -91,7 +90,17 @@ class RowLoss:
     def check(self):
         """Raise now, with the reason, if ``func`` is no per-row loss."""
         codes = np.arange(len(self.classes))
-        self.losses(codes, codes[None])
+        try:
+            self.losses(codes, codes[None])
+        except Exception as error:
+            if str(error).startswith(f"metric={self.name}"):
+                raise
+            raise ValueError(
+                f"metric={self.name} failed when called as loss(y_true, y_pred) "
+                f"on the labels {self.classes.tolist()!r}: {error} A per-row loss "
+                "returns one loss per row; pass a metric of a whole group, such "
+                "as sklearn.metrics.recall_score, as metric=make_scorer(...)."
+            ) from error
 
 
 class _Stored(ClassifierMixin, BaseEstimator):
@@ -107,24 +116,32 @@ class _Stored(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         rows = np.asarray(X)[:, 0]
+        values = self.values[rows]
         if self.kind == "label":
-            return self.classes_[self.values[rows]]
-        return self.classes_[self.values[rows].argmax(axis=1)]
+            return self.classes_[values]
+        return self.classes_[values.argmax(axis=1)]
 
     @available_if(lambda self: self.kind == "proba")
     def predict_proba(self, X):
+        return self.values[np.asarray(X)[:, 0]]
+
+    @available_if(lambda self: self.kind == "score")
+    def decision_function(self, X):
         return self.values[np.asarray(X)[:, 0]]
 
 
 class GroupScorer:
     """An sklearn scorer of a whole group (higher is better); the risk of a
     candidate on a group is minus its score on the group's rows, ``nan``
-    where the scorer is undefined (it raised a ``ValueError``).
+    where the scorer is undefined (it raised a ``ValueError``). A scorer of a
+    loss (``greater_is_better=False``) has the loss itself as its risk, and
+    is shown as a loss.
 
     Scorers on probabilities (``response_method`` holding
-    ``"predict_proba"``) are scored on ``predict_proba``, the others on
-    ``predict``. Bootstrap replicates call the scorer with the resampling
-    counts as ``sample_weight``.
+    ``"predict_proba"``) are scored on ``predict_proba``, scorers on
+    ``"decision_function"`` alone on the positive class's score (binary
+    targets), the others on ``predict``. Bootstrap replicates call the
+    scorer with the resampling counts as ``sample_weight``.
 
     Parameters
     ----------
@@ -134,15 +151,25 @@ class GroupScorer:
     classes : ndarray
     """
 
-    higher_is_better = True
-
     def __init__(self, scorer, classes):
         self.scorer, self.classes = scorer, np.asarray(classes)
         method = getattr(scorer, "_response_method", "predict")
         methods = (method,) if isinstance(method, str) else tuple(method)
-        self.kind = "proba" if "predict_proba" in methods else "label"
+        self.kind = "label"
+        if "predict_proba" in methods:
+            self.kind = "proba"
+        elif "decision_function" in methods:
+            self.kind = "score"
         func = getattr(scorer, "_score_func", scorer)
-        self.name = getattr(func, "__name__", type(scorer).__name__)
+        name = getattr(func, "__name__", type(scorer).__name__)
+        arguments = ", ".join(
+            f"{k}={v!r}" for k, v in getattr(scorer, "_kwargs", {}).items()
+        )
+        self.name = f"{name}({arguments})" if arguments else name
+        # A loss made a scorer by greater_is_better=False: its risk is the
+        # loss itself, shown as such (lower is better).
+        self.higher_is_better = getattr(scorer, "_sign", 1) > 0
+        self.error = ""
 
     def __str__(self):
         return self.name
@@ -156,8 +183,12 @@ class GroupScorer:
             for c, values in enumerate(predictions):
                 stored = _Stored(self.classes, values, self.kind)
                 # A ValueError: undefined on these rows (a single class, say).
-                with contextlib.suppress(ValueError):
-                    risks[c] = -self.scorer(stored, rows, y_true, sample_weight=weights)
+                try:
+                    score = self.scorer(stored, rows, y_true, sample_weight=weights)
+                except ValueError as error:
+                    self.error = str(error)
+                    continue
+                risks[c] = -score
         return risks
 
     def replicates(self, y, predictions):
@@ -362,6 +393,22 @@ def check_metric_support(metric, estimator, n_classes):
                 f"metric='auc' needs scores, but {name} has neither "
                 "predict_proba nor decision_function."
             )
+    elif evidence_kind(metric) == "score":
+        if n_classes > 2:
+            raise ValueError(
+                f"metric={metric_name(metric)} scores decision_function, which "
+                "the audit reads as the positive class's score, for binary "
+                f"targets only; y has {n_classes} classes. Make the scorer on "
+                "predict_proba instead."
+            )
+        if not (
+            hasattr(estimator, "predict_proba")
+            or hasattr(estimator, "decision_function")
+        ):
+            raise ValueError(
+                f"metric={metric_name(metric)} needs scores, but {name} has "
+                "neither predict_proba nor decision_function."
+            )
     elif evidence_kind(metric) == "proba" and not hasattr(estimator, "predict_proba"):
         raise ValueError(
             f"metric={metric_name(metric)!r} needs probabilities, but {name} has no "
@@ -396,12 +443,7 @@ def group_risks(metric, y, evidence, group_ids, n_groups):
         if metric == "auc":
             return _auc_risks(y, evidence, group_ids, n_groups)
         if isinstance(metric, GroupScorer):
-            return np.vstack(
-                [
-                    metric.score(*_rows_of(y, evidence, group_ids, g))
-                    for g in range(n_groups)
-                ]
-            ).reshape(n_groups, len(evidence))
+            return _scored(metric, y, evidence, group_ids, n_groups)
         if metric == "balanced_error":
             return _balanced_error(y, evidence, group_ids, n_groups)
         if metric == "ece":
@@ -414,9 +456,19 @@ def group_risks(metric, y, evidence, group_ids, n_groups):
         return (indicator.T @ losses.T) / counts[:, None]
 
 
-def _rows_of(y, evidence, group_ids, g):
-    rows = group_ids == g
-    return y[rows], evidence[:, rows]
+def _scored(scorer, y, evidence, group_ids, n_groups):
+    """Minus a scorer's score of every candidate on every group; a scorer
+    that fails on every group is refused with its own reason."""
+    scorer.error = ""
+    risks = np.full((n_groups, len(evidence)), np.nan)
+    for g in range(n_groups):
+        rows = group_ids == g
+        risks[g] = scorer.score(y[rows], evidence[:, rows])
+    if np.isnan(risks).all() and scorer.error:
+        raise ValueError(
+            f"metric={scorer.name} could not score any group; it raised: {scorer.error}"
+        )
+    return risks
 
 
 def _balanced_error(y, labels, group_ids, n_groups):

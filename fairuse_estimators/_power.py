@@ -163,7 +163,8 @@ def _power_at(flat, gains, largest=False):
 
 def detectable_gains(inputs, power=POWER):
     """Smallest gain each comparison detects with ``power``; ``inf`` when no
-    gain up to the largest possible one does, ``nan`` when not tested.
+    gain up to the largest possible one does, ``nan`` when not tested or
+    when the largest possible gain is unknown.
 
     For McNemar's test the disagreement is the observed one, or the gain
     where that is larger; for the others the standard error is the observed
@@ -176,7 +177,8 @@ def detectable_gains(inputs, power=POWER):
     found = np.full(len(flat), np.nan)
     reachable = tested & (high > 0)
     reachable[reachable] = _power_at(flat[reachable], high[reachable]) >= power
-    found[tested & ~reachable] = np.inf
+    # An unknown largest gain (a user's metric) leaves the gain unknown.
+    found[tested & ~reachable & np.isfinite(high)] = np.inf
     rows = np.flatnonzero(reachable)
     low, up = np.zeros(len(rows)), high[rows]
     for _ in range(_BISECTIONS):

@@ -657,15 +657,16 @@ class FairUseReport:
         -------
         report : dict
             Settings (metric, test, alpha, correction, n_bootstrap,
-            random_state, version), the groups, the summary table, and per
-            model the per-group frame and the envy pairs, why each group got
-            its route (:meth:`routing_frame`); missing values are
+            random_state, ``higher_is_better``: whether the metric is a score
+            whose risks are its negation, version), the groups, the summary
+            table, and per model the per-group frame and the envy pairs, why
+            each group got its route (:meth:`routing_frame`); missing values are
             ``None``. A group record names its group by the group columns,
             and a group column that shares the name of a report column (such
             as ``"n"``) by ``"<name> (group)"``.
         """
         settings = ("test", "alpha", "correction", "family", "n_bootstrap")
-        settings += ("random_state",)
+        settings += ("random_state", "higher_is_better")
         result = {
             "metric": self.metric,
             "evidence": self.evidence,

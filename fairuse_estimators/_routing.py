@@ -19,7 +19,7 @@ import numpy as np
 
 from ._audit import envy_statistics
 from ._groups import group_label
-from ._metrics import metric_name, risk_matrix
+from ._metrics import ON_CLASS, metric_name, risk_matrix
 from ._pool import Pool, own_candidates, own_mask, preference
 from ._stats import (
     FIELD,
@@ -409,6 +409,13 @@ def _repair_envy(evidence, risks, routes, options):
     return routes
 
 
+def _of_class(metric):
+    """Which rows a rate on one class is evaluated on, for notes."""
+    if metric not in ON_CLASS:
+        return ""
+    return f" of the {'positive' if ON_CLASS[metric] else 'negative'} class"
+
+
 def routing_notes(risks, n, notes, below, metric, min_gain):
     """Notes on each group: absent candidates, and why it stayed generic.
 
@@ -433,7 +440,7 @@ def routing_notes(risks, n, notes, below, metric, min_gain):
         reason = None
         if np.isnan(risks[g]).all():
             reason = (
-                "no evaluation rows"
+                f"no evaluation rows{_of_class(metric)}"
                 if n[g] == 0
                 else f"{metric_name(metric)} is undefined on these rows"
             )

@@ -42,7 +42,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._bootstrap import StudentBounds, bootstrap_risks, mean_tests, percentile
-from ._metrics import METRICS, base_metric, is_mean, metric_name, row_losses
+from ._metrics import (
+    METRICS,
+    ON_CLASS,
+    base_metric,
+    is_mean,
+    metric_name,
+    row_losses,
+)
 from ._power import KINDS, POWER_FIELDS, P
 from ._threads import one_blas_thread
 
@@ -356,15 +363,17 @@ def paired_tests(evidence, risks, comparisons, options, verbose=0):
             for k, reason in zip(which, too_few):
                 untested[k] = reason or untested[k]
         else:
-            replicates = bootstrap_risks(
-                metric, y_g, evidence_g, options.n_bootstrap, rng
+            found, spread, undefined = _percentile_tests(
+                metric, y_g, evidence_g, pairs, risks, comparisons[which], options, rng
             )
-            gain = comparison_gains(risks, comparisons[which])
-            found = percentile(replicates, pairs, gain, options.alpha)
-            spread = _replicate_spread(replicates, pairs)
+            for k, reason in zip(which, undefined):
+                untested[k] = reason or untested[k]
         result[which, 3], result[which, 4], part = found
         parts.append((which, part))
-        power[which] = power_inputs(spread, n_g, risks[g, comparisons[which, 1]])
+        reference = risks[g, comparisons[which, 1]]
+        if base_metric(metric) == "custom":  # its best possible risk is unknown
+            reference = np.full_like(reference, np.nan)
+        power[which] = power_inputs(spread, n_g, reference)
     # The point estimate is the same difference of risks the report shows.
     result[:, 0] = np.where(
         np.isnan(result[:, 3]), np.nan, comparison_gains(risks, comparisons)
@@ -400,6 +409,25 @@ def _mean_loss_tests(metric, y, evidence, pairs, options, rng):
         for count in informative
     ]
     return _without(found, informative < MIN_INFORMATIVE_ROWS), spread, too_few
+
+
+def _percentile_tests(metric, y, evidence, pairs, risks, comparisons, options, rng):
+    """Percentile bootstrap tests on one group, their spread for power, and
+    why each comparison is left untested: a metric undefined on the group or
+    on some of its resamples (a scorer that raised or returned NaN) gives no
+    test."""
+    replicates = bootstrap_risks(metric, y, evidence, options.n_bootstrap, rng)
+    gain = comparison_gains(risks, comparisons)
+    found = percentile(replicates, pairs, gain, options.alpha)
+    undefined = np.isnan(replicates[:, pairs]).any(axis=(0, 2)) | np.isnan(gain)
+    reasons = [
+        f"{metric_name(metric)} is undefined on the group or on some of its "
+        "bootstrap resamples"
+        if skip
+        else ""
+        for skip in undefined
+    ]
+    return _without(found, undefined), _replicate_spread(replicates, pairs), reasons
 
 
 def _replicate_spread(replicates, pairs):
@@ -483,6 +511,9 @@ def untested_reason(test, metric, y_g):
     """Why a group's comparisons cannot be tested validly, or ``""``."""
     classes = np.unique(y_g)
     if len(y_g) == 0:
+        if metric in ON_CLASS:  # rows of the other class are not evaluated
+            side = "positive" if ON_CLASS[metric] else "negative"
+            return f"no {side} rows, on which {metric} is defined"
         return "no rows"
     if metric == "auc" and len(classes) < 2:
         return "auc is undefined: the group has a single class"

@@ -12,6 +12,7 @@ from sklearn.metrics import (
     balanced_accuracy_score,
     brier_score_loss,
     f1_score,
+    get_scorer,
     log_loss,
     make_scorer,
     recall_score,
@@ -21,7 +22,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from fairuse_estimators import audit_fair_use
-from fairuse_estimators._metrics import evidence_kind, group_risks, row_losses
+from fairuse_estimators._metrics import (
+    evidence_kind,
+    group_risks,
+    resolve_metric,
+    row_losses,
+)
 
 SKLEARN_VERSION = tuple(int(part) for part in _sklearn_version.split(".")[:2])
 
@@ -123,6 +129,21 @@ def test_group_risks_undefined_cases_are_nan():
 # ------------------------------------------------- clinical and user metrics
 
 
+def _fitted(X, y):
+    encode = make_column_transformer((OneHotEncoder(), ["g"]), remainder="passthrough")
+    personalized = make_pipeline(encode, LogisticRegression()).fit(X, y)
+    return personalized, LogisticRegression().fit(X[["x"]], y)
+
+
+def _audit_of(metric, X, y, **params):
+    """An audit of a one-hot logistic regression against a generic one."""
+    personalized, generic = _fitted(X, y)
+    return audit_fair_use(
+        personalized, X, y, group_columns="g", generic=generic, metric=metric,
+        random_state=0, **params,
+    )  # fmt: skip
+
+
 def _audited(metric, seed=0, n=600, labels=(0, 1), **params):
     """An audit of a one-hot logistic regression against a generic one, with
     the fitted models and data, on labels ``labels``."""
@@ -131,13 +152,7 @@ def _audited(metric, seed=0, n=600, labels=(0, 1), **params):
     y = np.asarray(labels)[
         (X["x"] + (X["g"] == "b") + rng.normal(size=n) > 0.3).astype(int)
     ]
-    encode = make_column_transformer((OneHotEncoder(), ["g"]), remainder="passthrough")
-    personalized = make_pipeline(encode, LogisticRegression()).fit(X, y)
-    generic = LogisticRegression().fit(X[["x"]], y)
-    report = audit_fair_use(
-        personalized, X, y, group_columns="g", generic=generic, metric=metric,
-        random_state=0, **params,
-    )  # fmt: skip
+    report, (personalized, generic) = _audit_of(metric, X, y, **params), _fitted(X, y)
     predictions = {
         "personalized": personalized.predict(X),
         "generic": generic.predict(X[["x"]]),
@@ -172,6 +187,12 @@ def test_class_error_rates_equal_one_minus_recall_of_their_class(metric, positiv
     counts = pd.Series(y == label).groupby(X["g"].to_numpy()).sum()
     assert_array_equal(report.n, counts.loc[report.to_frame().index])
     assert report.settings["test"] == "mcnemar"
+    # A group without rows of that class: the rate is undefined, and said so.
+    y = np.where(X["g"] == "a", ("no", "yes")[1 - positive], y)
+    frame = _audit_of(metric, X, y).to_frame()
+    assert frame.loc["a", "n"] == 0 and np.isnan(frame.loc["a", "risk_generic"])
+    side = "positive" if positive else "negative"
+    assert f"no {side} rows, on which {metric} is defined" in frame.loc["a", "note"]
 
 
 def test_balanced_error_is_one_minus_balanced_accuracy():
@@ -225,7 +246,8 @@ def test_scorer_risk_is_minus_its_score_and_reports_show_the_score():
 
     _per_group(report, X, y, predictions, reference)
     assert report.settings["higher_is_better"]
-    assert "f1_score (higher is better" in report.summary()
+    assert "f1_score(pos_label='sick') (higher is better" in report.summary()
+    assert report.to_dict()["higher_is_better"] is True
     frame = report.to_frame()
     assert np.isfinite(frame["p_gain"]).all()
     # A gain is a gain in the score: the generic risk minus the model's.
@@ -244,6 +266,63 @@ def test_probability_scorer_is_scored_on_predict_proba():
     assert_allclose(frame["risk_generic"], expected["risk_generic"], rtol=1e-10)
 
 
+def test_loss_scorer_is_shown_as_the_loss():
+    """Check a scorer with greater_is_better=False: its risk is the loss, and
+    reports call it a loss, lower is better."""
+    report = _audited(get_scorer("neg_log_loss"), n_bootstrap=100)[0]
+    expected = _audited("log_loss", n_bootstrap=100)[0].to_frame()
+    assert_allclose(report.to_frame()["risk_generic"], expected["risk_generic"])
+    assert not report.settings["higher_is_better"]
+    assert "risk log_loss (lower is better)" in report.summary()
+
+
+def test_scorer_undefined_on_resamples_is_untested_not_significant():
+    """Check that a scorer undefined on a group, or on some of its
+    resamples, leaves its comparisons untested with the reason, with no
+    power claim, instead of p-values from NaN replicates."""
+    rng = np.random.default_rng(3)
+    n = 400
+    X = pd.DataFrame({"x": rng.normal(size=n), "g": rng.choice(["a", "b"], n)})
+    y = (X["x"] + rng.normal(size=n) > 0).to_numpy().astype(int)
+    rare = np.flatnonzero((X["g"] == "b").to_numpy() & (y == 1))
+    y[rare[3:]] = 0  # group b keeps 3 positives: many resamples have none
+    encode = make_column_transformer((OneHotEncoder(), ["g"]), remainder="passthrough")
+    personalized = make_pipeline(encode, LogisticRegression()).fit(X, y)
+    generic = LogisticRegression().fit(X[["x"]], y)
+    report = audit_fair_use(
+        personalized, X, y, group_columns="g", generic=generic,
+        metric=get_scorer("roc_auc"), n_bootstrap=200, random_state=0,
+    )  # fmt: skip
+    frame = report.to_frame()
+    assert frame.loc["b", "rationality"] == "untested"
+    assert (
+        "undefined on the group or on some of its bootstrap" in frame.loc["b", "note"]
+    )
+    assert np.isnan(frame.loc["b", "p_gain"]) and np.isnan(
+        frame.loc["b", "p_violation"]
+    )
+    # A scorer's best possible score is unknown: never "untestable", and no
+    # detectable gain is claimed.
+    assert frame.loc["a", "rationality"] in ("gain", "violation", "inconclusive")
+    assert np.isnan(frame.loc["a", "detectable_gain"])
+
+
+def test_scorer_that_fails_on_every_group_is_refused_with_its_reason():
+    """Check a scorer that raises on every group (pos_label=1 is no label
+    of y) is refused with sklearn's own reason, not turned into verdicts."""
+    with pytest.raises(ValueError, match="could not score any group.*pos_label"):
+        _audited(get_scorer("recall"), labels=("no", "yes"), n_bootstrap=50)
+
+
+def test_decision_function_scorer_scores_the_positive_class():
+    """Check a scorer on decision_function gets the audit's positive-class
+    scores, equal to the named AUC."""
+    scorer = make_scorer(roc_auc_score, response_method="decision_function")
+    report = _audited(scorer, n_bootstrap=100)[0]
+    expected = _audited("auc", n_bootstrap=100)[0].to_frame()
+    assert_allclose(-report.to_frame()["risk_generic"], 1 - expected["risk_generic"])
+
+
 @pytest.mark.parametrize(
     ("metric", "message"),
     [
@@ -254,14 +333,22 @@ def test_probability_scorer_is_scored_on_predict_proba():
             "takes no sample_weight, which the bootstrap needs",
         ),
         (3, "metric must be a name, a per-row loss"),
+        (recall_score, "must return one loss per row.*make_scorer"),
         ("sensitivity", "metric must be one of"),
     ],
-    ids=["scalar", "nan", "no-weights", "number", "unknown-name"],
+    ids=["scalar", "nan", "no-weights", "number", "whole-group", "unknown-name"],
 )
 def test_metrics_that_cannot_be_compared_per_group_raise_clearly(metric, message):
     """Check each unusable metric is refused before any test, with why."""
     with pytest.raises((ValueError, TypeError), match=message):
         _audited(metric)
+
+
+def test_whole_group_function_on_three_classes_names_the_fix():
+    """Check that a whole-group function that raises on multiclass labels
+    (binary averaging) is refused naming the labels and make_scorer."""
+    with pytest.raises(ValueError, match=r"failed when called as loss.*\[0, 1, 2\]"):
+        resolve_metric(recall_score, [0, 1, 2])
 
 
 def test_class_error_rates_need_a_binary_target():
