@@ -301,6 +301,10 @@ class PairedTests(NamedTuple):
                 low[mine], high[mine] = part.bounds(
                     level_low[mine], level_high[mine], local[mine]
                 )
+        # A comparison left untested after its test ran (too few rows whose
+        # losses differ) keeps no bound either.
+        untested = np.isnan(self.result[which, 3])
+        low[untested], high[untested] = np.nan, np.nan
         return low, high
 
 

@@ -349,3 +349,22 @@ def test_fair_use_statistics_same_seed_same_p_values():
     ]
     assert_array_equal(runs[0], runs[1])
     assert not np.array_equal(runs[0], runs[2], equal_nan=True)
+
+
+def test_untested_comparisons_keep_no_bounds_at_any_level():
+    """Check that a comparison left untested because too few rows' losses
+    differ has no bound, at the test's level or at a corrected one, so no
+    bound can read as a verdict the test did not give."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(2, size=200)
+    predictions = np.vstack([y, y])
+    predictions[1, :2] = 1 - y[:2]  # the two differ on 2 rows only
+    evidence = _evidence("error", y, predictions, np.zeros(200, int))
+    options = TestOptions("bootstrap", ALPHA, "holm", 200, 0)
+    tests = paired_tests(
+        evidence, risk_matrix(evidence), np.array([[0, 0, 1]]), options
+    )
+    assert "2 rows where the losses differ" in tests.untested[0]
+    assert np.isnan(tests.result[0, 1:5]).all()
+    low, high = tests.bounds(ALPHA / 4, ALPHA / 4)
+    assert np.isnan(low).all() and np.isnan(high).all()
