@@ -36,8 +36,8 @@ from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import stdtr
-from scipy.stats import beta, binom, rankdata
+from scipy.special import bdtrc, betaincinv, stdtr
+from scipy.stats import rankdata
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -551,8 +551,8 @@ class _McNemarBounds(NamedTuple):
         a, b, n = self.worse_a[index], self.worse_b[index], self.n
         total = a + b
         with np.errstate(invalid="ignore"):
-            share_low = np.where(a > 0, beta.ppf(level_low, a, b + 1), 0.0)
-            share_high = np.where(b > 0, beta.ppf(1 - level_high, a + 1, b), 1.0)
+            share_low = np.where(a > 0, betaincinv(a, b + 1, level_low), 0.0)
+            share_high = np.where(b > 0, betaincinv(a + 1, b, 1 - level_high), 1.0)
         low, high = 2 * share_low - 1, 2 * share_high - 1
         rate_low = _rates(total, n, level_low)
         rate_high = _rates(total, n, level_high)
@@ -564,8 +564,8 @@ class _McNemarBounds(NamedTuple):
 def _rates(events, n, level):
     """One-sided Clopper-Pearson lower and upper bounds of a rate ``events/n``."""
     with np.errstate(invalid="ignore"):
-        low = np.where(events > 0, beta.ppf(level, events, n - events + 1), 0.0)
-        high = np.where(events < n, beta.ppf(1 - level, events + 1, n - events), 1.0)
+        low = np.where(events > 0, betaincinv(events, n - events + 1, level), 0.0)
+        high = np.where(events < n, betaincinv(events + 1, n - events, 1 - level), 1.0)
     return low, high
 
 
@@ -576,8 +576,8 @@ def _mcnemar(y, labels, pairs):
     worse_a = (wrong[pairs[:, 0]] & ~wrong[pairs[:, 1]]).sum(axis=1)
     worse_b = (wrong[pairs[:, 1]] & ~wrong[pairs[:, 0]]).sum(axis=1)
     total = worse_a + worse_b
-    p_gain = np.minimum(binom.sf(worse_a - 1, total, 0.5), 1.0)
-    p_violation = np.minimum(binom.sf(worse_b - 1, total, 0.5), 1.0)
+    p_gain = np.minimum(bdtrc(worse_a - 1, total, 0.5), 1.0)
+    p_violation = np.minimum(bdtrc(worse_b - 1, total, 0.5), 1.0)
     return p_gain, p_violation, _McNemarBounds(worse_a, worse_b, len(y))
 
 
