@@ -27,11 +27,11 @@ from ._metrics import allocate_evidence, evidence_kind
 from ._pool import BLOCK_VARIANTS, build_pool, serving
 from ._variants import (
     candidate_model,
-    designs,
     fit_and_score,
     predict_evidence,
     row_weights,
     sample_weight_key,
+    stacked_evidence,
 )
 from .exceptions import caller_stacklevel
 
@@ -597,15 +597,17 @@ def score_pool(estimators, encoding, pool, X_features, y, group_ids, metric, n_c
     )
     rows = np.flatnonzero(group_ids >= 0)
     kind, classes = evidence_kind(metric), np.arange(n_classes)
-    candidates = [
-        candidate_model(estimators, encoding, v, g)
-        for v, g in zip(pool.variants, pool.groups)
-    ]
-    matrices = designs(X_features, [(rows, row) for _, row in candidates])
-    for candidate, ((model, _), matrix) in enumerate(zip(candidates, matrices)):
-        evidence.predictions[candidate, rows] = predict_evidence(
-            model, matrix, kind, classes
-        )
+    # Candidates sharing a fitted model (a block variant's reported groups)
+    # are scored in stacked calls.
+    by_model = {}
+    for candidate, (v, g) in enumerate(zip(pool.variants, pool.groups)):
+        model, row = candidate_model(estimators, encoding, v, g)
+        by_model.setdefault(id(model), (model, []))[1].append((candidate, row))
+    for model, served in by_model.values():
+        entries = [(rows, row) for _, row in served]
+        scores = stacked_evidence(model, X_features, entries, kind, classes)
+        for (candidate, _), score in zip(served, scores):
+            evidence.predictions[candidate, rows] = score
     return evidence
 
 

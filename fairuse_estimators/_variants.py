@@ -330,47 +330,84 @@ def fit_and_score(
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if loss_rows is None:
         loss_rows = [None] * len(evaluate)
-    evidence = [
-        tuple(_scored(estimator, matrix, k, classes, y[rows], where) for k in kinds)
-        for (rows, _), where, matrix in zip(evaluate, loss_rows, designs(X, evaluate))
-    ]
+    scored = []
+    for k in kinds:
+        if k in LOSS_KINDS:  # losses on the rows ``where`` of each entry only
+            entries = [
+                (rows if where is None else rows[where], row)
+                for (rows, row), where in zip(evaluate, loss_rows)
+            ]
+            probas = stacked_evidence(estimator, X, entries, "proba", classes)
+            # Single precision is ample for a t-test and halves what is
+            # shipped back.
+            scored.append(
+                [
+                    row_losses(k, y[rows], proba[None])[0].astype(np.float32)
+                    for (rows, _), proba in zip(entries, probas)
+                ]
+            )
+        else:
+            scored.append(stacked_evidence(estimator, X, evaluate, k, classes))
+    evidence = list(zip(*scored)) if scored else []
     if not isinstance(kind, tuple):
         evidence = [scores for (scores,) in evidence]
     return (estimator if keep else None), evidence
 
 
-def _scored(estimator, X, kind, classes, y, where=None):
-    """Evidence of ``kind``, or per-row losses for ``"log_loss"``/``"brier"``
-    on the rows ``where`` (all rows for ``None``)."""
-    if kind in LOSS_KINDS:
-        if where is not None:
-            X, y = X[where], y[where]
-        if len(y) == 0:  # the reported group has no rows to score here
-            return np.empty(0, dtype=np.float32)
-        proba = predict_evidence(estimator, X, "proba", classes)
-        # Single precision is ample for a t-test and halves what is shipped back.
-        return row_losses(kind, y, proba[None])[0].astype(np.float32)
-    return predict_evidence(estimator, X, kind, classes)
+#: Largest stacked design scored in one call, in cells (32 MiB of float64).
+STACK_CELLS = 2**22
 
 
-def designs(X, evaluate):
-    """Design matrices for each ``(rows, indicator row)`` in ``evaluate``.
+def stacked_evidence(estimator, X, entries, kind, classes, cells=STACK_CELLS):
+    """Evidence of ``kind`` of one fitted model on every entry of
+    ``entries``, a list of ``(rows, indicator row or None)``.
 
-    Scoring several candidates on the same rows changes only the indicator
-    columns, so consecutive entries on the same ``rows`` object share the
-    gathered feature rows and one buffer whose indicator columns are
-    overwritten. The matrices are read-only views for the caller.
+    The entries' designs are stacked and scored in as few calls as fit in
+    ``cells`` cells (at least one entry per call): a block variant's model
+    scores every reported group's indicator row on the same rows, and one
+    call instead of one per group saves the per-call validation. Rows are
+    scored independently, so the result is the same as one call per entry.
     """
-    gathered = buffer = previous = None
-    for rows, row in evaluate:
+    sizes = [len(rows) for rows, _ in entries]
+    widths = [X.shape[1] + (0 if row is None else row.shape[1]) for _, row in entries]
+    out = [None] * len(entries)
+    start = 0
+    while start < len(entries):
+        # One batch: entries of one width, up to ``cells`` cells.
+        stop, used = start, 0
+        while stop < len(entries) and widths[stop] == widths[start]:
+            if stop > start and used >= cells:
+                break
+            used += sizes[stop] * widths[stop]
+            stop += 1
+        batch = entries[start:stop]
+        if sum(sizes[start:stop]):
+            scores = predict_evidence(estimator, stack(X, batch), kind, classes)
+            cuts = np.cumsum(sizes[start:stop])[:-1]
+            out[start:stop] = np.split(scores, cuts)
+        else:  # nothing to score, e.g. a reported group without rows here
+            shape = (0, len(classes)) if kind == "proba" else (0,)
+            out[start:stop] = [np.empty(shape)] * (stop - start)
+        start = stop
+    return out
+
+
+def stack(X, entries):
+    """The designs of ``entries`` (``(rows, indicator row or None)``) stacked
+    into one buffer; entries on the same ``rows`` object gather them once."""
+    d = X.shape[1]
+    row = entries[0][1]
+    width = d + (0 if row is None else row.shape[1])
+    if row is None and len(entries) == 1:
+        return X[entries[0][0]]
+    buffer = np.empty((sum(len(rows) for rows, _ in entries), width))
+    start, gathered, previous = 0, None, None
+    for rows, row in entries:
         if rows is not previous:
-            gathered, buffer, previous = X[rows], None, rows
-        if row is None:
-            yield gathered
-            continue
-        width = X.shape[1] + row.shape[1]
-        if buffer is None or buffer.shape[1] != width:
-            buffer = np.empty((len(rows), width))
-            buffer[:, : X.shape[1]] = gathered
-        buffer[:, X.shape[1] :] = row
-        yield buffer
+            gathered, previous = X[rows], rows
+        stop = start + len(rows)
+        buffer[start:stop, :d] = gathered
+        if row is not None:
+            buffer[start:stop, d:] = row
+        start = stop
+    return buffer
