@@ -208,3 +208,33 @@ def test_group_splitters_say_how_to_keep_a_patients_rows_together(heart):
     assert fitted.audit_report_.evidence == "3-fold cross-fitting"
     for train, test in splits:
         assert not set(patient[train]) & set(patient[test])
+
+
+class _ConfigRecordingLR(LogisticRegression):
+    """A logistic regression that records whether its fits were told to skip
+    the finiteness check."""
+
+    seen = []
+
+    def fit(self, X, y, sample_weight=None):
+        import sklearn
+
+        _ConfigRecordingLR.seen.append(sklearn.get_config()["assume_finite"])
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_base_fits_skip_finiteness_scans_only_on_finite_inputs():
+    """Check that the base fits skip their NaN scans when the features and
+    weights are finite, and scan as usual when some feature is not, so that
+    the base still refuses the NaN itself."""
+    X, y = random_grouped_data(0, n=300)
+    clf = FairUseClassifier(_ConfigRecordingLR(), group_columns=["g0", "g1"], cv=3)
+    _ConfigRecordingLR.seen = []
+    clf.fit(X, y)
+    assert _ConfigRecordingLR.seen and all(_ConfigRecordingLR.seen)
+    holes = X.copy()
+    holes.iloc[5, 0] = np.nan
+    _ConfigRecordingLR.seen = []
+    with pytest.raises(ValueError, match="hold NaN or infinite values"):
+        clone(clf).fit(holes, y)
+    assert _ConfigRecordingLR.seen and not any(_ConfigRecordingLR.seen)
