@@ -365,20 +365,21 @@ def fit_tasks(data, train, evaluate, keep):
 
 
 def run_tasks(tasks, what, n_jobs=None, verbose=0):
-    """Run the fits, reporting each as it finishes when ``verbose``; the
-    warnings the fits raise come back as one summary per kind of warning."""
+    """Run the fits, yielding ``(variant, group, result)`` as each finishes,
+    in order, so that the caller can store each result and drop it; reports
+    each fit when ``verbose``. The warnings the fits raise come back, once
+    all have run, as one summary per kind of warning."""
     if verbose:
         print(f"[FairUseClassifier] {what}: {len(tasks)} fits", file=sys.stderr)
-    results, caught = [], []
+    caught = []
     calls = (
         delayed(fit_and_score_with_warnings)(*args, **kwargs)
         for _, _, (args, kwargs) in tasks
     )
-    # A generator reports each fit as it finishes, in order.
-    for done, (result, raised) in enumerate(
-        Parallel(n_jobs=n_jobs, return_as="generator")(calls), start=1
+    outputs = Parallel(n_jobs=n_jobs, return_as="generator")(calls)
+    for done, ((variant, g, _), (result, raised)) in enumerate(
+        zip(tasks, outputs), start=1
     ):
-        results.append(result)
         caught.append(raised)
         # verbose=1: a line per quarter of the fits; 2 and more: every fit.
         quarter = done * 4 // len(tasks) > (done - 1) * 4 // len(tasks)
@@ -386,8 +387,8 @@ def run_tasks(tasks, what, n_jobs=None, verbose=0):
             print(
                 f"[FairUseClassifier] fits done: {done}/{len(tasks)}", file=sys.stderr
             )
+        yield variant, g, result
     _summarize_warnings(caught, [variant for variant, _, _ in tasks])
-    return [(variant, g, result) for (variant, g, _), result in zip(tasks, results)]
 
 
 def _finite_inputs(data):
@@ -473,8 +474,6 @@ def cross_fit(data, pool, splits, refit, metric, n_jobs=None, verbose=0):
         tasks += final
         folds += [None] * len(final)
     what = f"fitting {len(splits)} split(s)" + (" and all rows" if refit else "")
-    with _finite_inputs(data):
-        results = run_tasks(tasks, what, n_jobs, verbose)
     gate = data.kind[1] if isinstance(data.kind, tuple) else None
     evidence = allocate_evidence(
         metric,
@@ -493,21 +492,31 @@ def cross_fit(data, pool, splits, refit, metric, n_jobs=None, verbose=0):
     estimators = {}
     if "decoupled" in data.variants:
         estimators["decoupled"] = [None] * pool.n_groups
-    for rows, (variant, g, (model, scores)) in zip(folds, results):
-        for candidate, score in zip(serving(pool, variant, g), scores):
-            if gate is None:
-                evidence.predictions[candidate, rows] = score
-                continue
-            evidence.predictions[candidate, rows] = score[0]
-            where = _own_rows(data.group_ids, rows, pool.groups[candidate])
-            own = rows if where is None else rows[where]
-            evidence.losses[candidate, own] = score[1]
-        if model is not None:
-            if variant == "decoupled":
+    # Each fit's scores are written into the evidence as it finishes.
+    with _finite_inputs(data):
+        # The generator first, so that it runs to its end (and its summary
+        # of warnings) before zip stops.
+        for (variant, g, (model, scores)), rows in zip(
+            run_tasks(tasks, what, n_jobs, verbose), folds
+        ):
+            _store(evidence, pool, data.group_ids, rows, variant, g, scores)
+            if model is not None and variant == "decoupled":
                 estimators["decoupled"][g] = model
-            else:
+            elif model is not None:
                 estimators[variant] = model
     return evidence, estimators
+
+
+def _store(evidence, pool, group_ids, rows, variant, g, scores):
+    """Write one fit's scores of the candidates it serves on ``rows``."""
+    for candidate, score in zip(serving(pool, variant, g), scores):
+        if evidence.losses is None:
+            evidence.predictions[candidate, rows] = score
+            continue
+        evidence.predictions[candidate, rows] = score[0]
+        where = _own_rows(group_ids, rows, pool.groups[candidate])
+        own = rows if where is None else rows[where]
+        evidence.losses[candidate, own] = score[1]
 
 
 class CrossFit(NamedTuple):
