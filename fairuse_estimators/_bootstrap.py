@@ -258,12 +258,10 @@ def bootstrap_risks(metric, y, evidence, n_bootstrap, rng):
     resampled risks, computed once: exact, and what makes a user's scorer,
     called once per replicate and candidate, affordable.
     """
-    flat = evidence.reshape(len(evidence), -1)
-    distinct, same = np.unique(flat, axis=0, return_inverse=True)
-    if len(distinct) < len(evidence):
-        shape = (len(distinct), *evidence.shape[1:])
-        risks = bootstrap_risks(metric, y, distinct.reshape(shape), n_bootstrap, rng)
-        return risks[:, same.ravel()]
+    first, same = _distinct(evidence)
+    if len(first) < len(evidence):
+        risks = bootstrap_risks(metric, y, evidence[first], n_bootstrap, rng)
+        return risks[:, same]
     if metric == "auc":
         order = np.argsort(y, kind="stable")
         y, evidence = y[order], evidence[:, order]
@@ -272,7 +270,25 @@ def bootstrap_risks(metric, y, evidence, n_bootstrap, rng):
     else:
         sizes = np.array([len(y)])
     risk = replicate_risks(metric, y, evidence)
-    return np.vstack([risk(counts) for counts in count_chunks(sizes, n_bootstrap, rng)])
+    # AUC sums counts only: integer counts keep its sums exact and halve
+    # the memory they stream through.
+    dtype = np.int32 if metric == "auc" else float
+    chunks = count_chunks(sizes, n_bootstrap, rng, dtype)
+    return np.vstack([risk(counts) for counts in chunks])
+
+
+def _distinct(evidence):
+    """The first of each set of candidates with byte-identical predictions,
+    and the position among those firsts of every candidate's."""
+    position, first = {}, []
+    same = np.empty(len(evidence), dtype=np.intp)
+    for c, predictions in enumerate(evidence):
+        key = predictions.tobytes()
+        if key not in position:
+            position[key] = len(first)
+            first.append(c)
+        same[c] = position[key]
+    return np.array(first), same
 
 
 def replicate_risks(metric, y, evidence):
@@ -311,7 +327,7 @@ def replicate_risks(metric, y, evidence):
     return risk
 
 
-def count_chunks(sizes, n_bootstrap, rng):
+def count_chunks(sizes, n_bootstrap, rng, dtype=float):
     """Multinomial resampling counts, a block of replicates at a time.
 
     Each block has shape ``(replicates, sum(sizes))``; stratum ``k`` owns a
@@ -322,15 +338,15 @@ def count_chunks(sizes, n_bootstrap, rng):
     step = max(1, min(n_bootstrap, _CHUNK_CELLS // max(n, 1)))
     for start in range(0, n_bootstrap, step):
         replicates = min(step, n_bootstrap - start)
-        yield np.hstack([_counts(size, replicates, rng) for size in sizes])
+        yield np.hstack([_counts(size, replicates, rng, dtype) for size in sizes])
 
 
-def _counts(size, replicates, rng):
+def _counts(size, replicates, rng, dtype=float):
     """Counts of each of ``size`` rows in ``replicates`` resamples of ``size``."""
     draws = rng.integers(0, size, size=(replicates, size))
     draws += (np.arange(replicates) * size)[:, None]
     counts = np.bincount(draws.ravel(), minlength=replicates * size)
-    return counts.reshape(replicates, size).astype(float)
+    return counts.reshape(replicates, size).astype(dtype)
 
 
 def _auc_replicates(y, scores):
@@ -355,15 +371,18 @@ def _auc_replicates(y, scores):
 
     def risk(counts):
         neg_counts, pos_counts = counts[:, negative], counts[:, ~negative]
-        pairs = neg_counts.sum(axis=1) * pos_counts.sum(axis=1)
+        pairs = neg_counts.sum(axis=1, dtype=float) * pos_counts.sum(axis=1)
+        # Integer counts are summed exactly, in 64 bits.
+        total = np.int64 if counts.dtype.kind in "iu" else float
         risks = np.empty((len(counts), len(scores)))
-        cumulative = np.zeros((len(counts), n_neg + 1))
+        cumulative = np.zeros((len(counts), n_neg + 1), dtype=counts.dtype)
         for c in range(len(scores)):
             np.cumsum(neg_counts[:, neg_order[c]], axis=1, out=cumulative[:, 1:])
             credit = cumulative[:, below[c]]
-            if ties[c]:
-                credit = (credit + cumulative[:, upto[c]]) / 2
-            risks[:, c] = 1.0 - np.einsum("ij,ij->i", pos_counts, credit) / pairs
+            if ties[c]:  # twice the credit: below, plus up to and with ties
+                credit += cumulative[:, upto[c]]
+            wins = np.einsum("ij,ij->i", pos_counts, credit, dtype=total)
+            risks[:, c] = 1.0 - wins / (2 * pairs if ties[c] else pairs)
         return risks
 
     return risk

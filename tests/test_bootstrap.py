@@ -43,15 +43,18 @@ def _reference_ece(y, proba):
     return total / len(y)
 
 
-@pytest.mark.parametrize("metric", ["auc", "ece"])
-def test_replicate_risks_equal_metrics_on_repeated_rows(metric):
-    """Check that resampling counts give the metric of the rows repeated."""
+@pytest.mark.parametrize(
+    "metric, dtype", [("auc", float), ("auc", np.int32), ("ece", float)]
+)
+def test_replicate_risks_equal_metrics_on_repeated_rows(metric, dtype):
+    """Check that resampling counts, integer (as AUC draws them) or float,
+    give the metric of the rows repeated, ties included."""
     y, scores, proba = _world(0)
     evidence = scores if metric == "auc" else proba
     rng = np.random.default_rng(1)
     counts = np.vstack(
         [np.bincount(rng.integers(120, size=120), minlength=120) for _ in range(5)]
-    ).astype(float)
+    ).astype(dtype)
     replicates = replicate_risks(metric, y, evidence)(counts)
     for b, row_counts in enumerate(counts.astype(int)):
         rows = np.repeat(np.arange(120), row_counts)
