@@ -278,7 +278,9 @@ class Evidence(NamedTuple):
     y : ndarray of int of shape (n,)
         Encoded labels.
     predictions : ndarray of shape (C, n) or (C, n, n_classes)
-        Predictions of :func:`evidence_kind` ``(metric)``.
+        Predictions of :func:`evidence_kind` ``(metric)``; class codes
+        (``-1`` for a label outside the classes) are made by
+        :func:`allocate_evidence` in the smallest signed integer type.
     group_ids : ndarray of int of shape (n,)
         Group of each row; negative where a row is not evaluated (withheld,
         unseen, never in a test set, or, for ``"fnr"`` and ``"fpr"``,
@@ -332,7 +334,10 @@ def allocate_evidence(
     shape = (n_candidates, len(y))
     if kind == "proba":
         shape += (n_classes,)
-    predictions = np.zeros(shape, dtype=np.intp if kind == "label" else float)
+    # Label codes -1 .. n_classes - 1 in the smallest integer type that holds
+    # them (int8 below 128 classes): an eighth of the memory of intp.
+    label = np.min_scalar_type(-max(n_classes, 1))
+    predictions = np.zeros(shape, dtype=label if kind == "label" else float)
     losses = None if gate is None else np.zeros(shape[:2], dtype=np.float32)
     return Evidence(metric, y, predictions, group_ids, n_groups, losses)
 
