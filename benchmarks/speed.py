@@ -13,8 +13,10 @@ Sections (each prints ratios measured side by side in one run):
 - ``predict``: routed ``predict_proba`` on 1,000,000 rows against the usual
   one-hot pipeline (``ColumnTransformer(OneHotEncoder(groups), passthrough)``
   and the same base) on the same DataFrame.
-- ``memory``: peak resident memory of ``fit`` on 1,000,000 x 20 float64, in a
-  fresh process.
+- ``memory``: peak resident memory on 1,000,000 x 20 float64, each in a fresh
+  process: ``fit`` with 6 groups (goal 1 GB), ``fit`` then ``audit`` on the
+  training rows with 64 groups (goal 2.5 GB for each; the audit's figure is
+  the peak of the whole process, so never below the fit's).
 - ``scaling``: fit and audit time for m = 4, 16, 64 groups and
   n = 10^4, 10^5, 10^6.
 
@@ -25,8 +27,10 @@ Run from the repository root::
 """
 
 import argparse
+import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -194,30 +198,50 @@ def predict(n_train, n_predict):
     print(f"  ratio {routed / usual:.2f} (goal <= 1.2)")
 
 
+def measure_memory(n, levels, audit):
+    """Print as JSON the peak resident memory (MB) after making the data, after
+    the fit and after the audit, with their times; :func:`memory` runs it in a
+    fresh process."""
+
+    def peak():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+
+    X, y, names = make_data(n, levels=levels)
+    figures = {"data": peak()}
+    clf = FairUseClassifier(LogisticRegression(), group_columns=names, random_state=0)
+    figures["fit s"], _ = timed(clf.fit, X, y)
+    figures["fit"] = peak()
+    if audit:
+        figures["audit s"], _ = timed(clf.audit, X, y)
+        figures["audit"] = peak()
+    print(json.dumps(figures))
+
+
 def memory(n):
-    """Peak resident memory of one fit, measured in a fresh process."""
-    code = (
-        "import resource, sys, warnings;"
-        "sys.path.insert(0, 'benchmarks');"
-        "from speed import make_data;"
-        "from sklearn.linear_model import LogisticRegression;"
-        "from fairuse_estimators import FairUseClassifier;"
-        f"X, y, names = make_data({n});"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
-        "FairUseClassifier(LogisticRegression(), group_columns=names,"
-        " random_state=0).fit(X, y);"
-        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
-        "print(before, after)"
-    )
-    output = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.split()
-    before, after = (int(v) / 1024 for v in output)  # ru_maxrss is in KiB
-    data_mb = n * 20 * 8 / 2**20
-    print(f"memory: fit on {n:,} x 20 float64 ({data_mb:.0f} MiB of features)")
-    print(f"  peak resident memory after building the data {before:7.0f} MiB")
-    print(f"  peak resident memory of the whole fit        {after:7.0f} MiB")
-    print(f"  goal: under 1536 MiB; {after / data_mb:.1f} x the feature matrix")
+    """Peak resident memory of a fit with 6 groups, and of a fit then an audit
+    with 64 groups, each in a fresh process."""
+    print(f"memory: n={n:,} x 20 float64 ({n * 160 / 1e6:.0f} MB of features)")
+    for levels, steps, goal in (
+        ((2, 3), ("fit",), 1000),
+        ((32, 2), ("fit", "audit"), 2500),
+    ):
+        code = (
+            "import sys, warnings; sys.path.insert(0, 'benchmarks');"
+            "warnings.filterwarnings('ignore', category=UserWarning);"
+            "from speed import measure_memory;"
+            f"measure_memory({n}, {levels}, {len(steps) > 1})"
+        )
+        output = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        figures = json.loads(output.splitlines()[-1])
+        print(f"  {np.prod(levels)} groups: after the data {figures['data']:5.0f} MB")
+        for step in steps:
+            verdict = "met" if figures[step] <= goal else "missed"
+            print(
+                f"    peak after the {step:5} {figures[step]:5.0f} MB in "
+                f"{figures[step + ' s']:6.1f} s (goal <= {goal} MB, {verdict})"
+            )
 
 
 def scaling(sizes, group_counts):

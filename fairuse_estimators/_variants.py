@@ -19,7 +19,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_method_params, has_fit_parameter
 
-from ._metrics import check_metric_support, row_losses
+from ._metrics import check_metric_support, label_dtype, row_losses
 from ._threads import one_blas_thread
 
 #: Proper scoring rules a task can return as per-row losses.
@@ -242,7 +242,9 @@ def predict_evidence(estimator, X, kind, classes):
     estimator never saw).
     """
     if kind == "label":
-        return encode_labels(estimator.predict(X), classes)
+        return encode_labels(estimator.predict(X), classes).astype(
+            label_dtype(len(classes))
+        )
     positions = encode_labels(estimator.classes_, classes)
     if kind == "score" and not hasattr(estimator, "predict_proba"):
         if not np.array_equal(positions, np.arange(len(classes))):

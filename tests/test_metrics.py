@@ -1,8 +1,11 @@
 """Per-group risks against scikit-learn's metrics and a reference ECE."""
 
+import tracemalloc
+
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import random_grouped_data
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import __version__ as _sklearn_version
 from sklearn.compose import make_column_transformer
@@ -17,17 +20,23 @@ from sklearn.metrics import (
     make_scorer,
     recall_score,
     roc_auc_score,
+    zero_one_loss,
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from fairuse_estimators import audit_fair_use
 from fairuse_estimators._metrics import (
+    GroupScorer,
+    RowLoss,
+    allocate_evidence,
     evidence_kind,
     group_risks,
+    label_dtype,
     resolve_metric,
     row_losses,
 )
+from fairuse_estimators._variants import predict_evidence
 
 SKLEARN_VERSION = tuple(int(part) for part in _sklearn_version.split(".")[:2])
 
@@ -124,6 +133,122 @@ def test_group_risks_undefined_cases_are_nan():
     assert not np.isnan(risks[[0, 2]]).any()
     error = group_risks("error", y, proba.argmax(axis=2), group_ids, 4)
     assert np.isnan(error[3]).all() and not np.isnan(error[:3]).any()
+
+
+def _fitted_candidates(n_classes, n=900, seed=0):
+    """Labels, group ids (some withheld) and the probabilities of a few
+    logistic regressions, each on different features, on rows they did not
+    train on."""
+    X, y = random_grouped_data(seed, n=2 * n, n_classes=n_classes)
+    features = X.filter(like="f").to_numpy()
+    group_ids = X["g0"].str[-1].astype(int) * 3 + X["g1"].str[-1].astype(int)
+    train, test = slice(0, n), slice(n, 2 * n)
+    proba = np.stack(
+        [
+            predict_evidence(
+                LogisticRegression(C=c).fit(features[train, :k], y[train]),
+                features[test, :k], "proba", np.arange(n_classes),
+            )
+            for c, k in [(1.0, 4), (0.01, 1), (10.0, 2), (1.0, 3), (0.1, 4)]
+        ]
+    )  # fmt: skip
+    group_ids = group_ids.to_numpy()[test].copy()
+    group_ids[:30] = -1  # withheld rows are ignored
+    return y[test], group_ids, proba
+
+
+def _sklearn_risk(metric, y, proba, labels):
+    """A group's risk the old way: sklearn's metric on the group's rows."""
+    y_pred = proba.argmax(axis=1)
+    if metric == "error":
+        return zero_one_loss(y, y_pred)
+    if metric in ("fnr", "fpr"):
+        return 1 - recall_score(y, y_pred, pos_label=int(metric == "fnr"))
+    if metric == "balanced_error":
+        return 1 - balanced_accuracy_score(y, y_pred)
+    if metric == "log_loss":
+        return log_loss(y, proba, labels=labels)
+    if metric == "brier" and len(labels) == 2:
+        return brier_score_loss(y, proba[:, 1])
+    if metric == "brier":
+        return ((proba - np.eye(len(labels))[y]) ** 2).sum(axis=1).mean()
+    if metric == "auc":
+        return 1 - roc_auc_score(y, proba[:, 1])
+    if metric == "ece":
+        return _reference_ece(y, proba)
+    if metric == "cost":
+        return (3.0 * ((y_pred != y) & (y == 1)) + (y_pred != y)).mean()
+    return -recall_score(y, y_pred, average="macro")
+
+
+def _cost(y_true, y_pred):
+    return 3.0 * ((y_pred != y_true) & (y_true == "b")) + (y_pred != y_true)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("chunk", [2**22, 1000], ids=["one-chunk", "chunks"])
+def test_group_risks_equal_sklearn_metrics_per_group(monkeypatch, n_classes, chunk):
+    """Check every metric's risks, computed a chunk of candidates at a time on
+    label evidence of the smallest integer type, against sklearn's metric
+    on each group's rows of fitted models' predictions."""
+    monkeypatch.setattr("fairuse_estimators._metrics.CHUNK", chunk)
+    y, group_ids, proba = _fitted_candidates(n_classes)
+    labels, names = np.arange(n_classes), np.array(["a", "b", "c"][:n_classes])
+    metrics = ["error", "balanced_error", "log_loss", "brier", "ece", "cost", "recall"]
+    if n_classes == 2:
+        metrics += ["fnr", "fpr", "auc"]
+    for name in metrics:
+        metric = {
+            "cost": RowLoss(_cost, names),
+            "recall": GroupScorer(make_scorer(recall_score, average="macro"), labels),
+        }.get(name, name)
+        evidence = allocate_evidence(metric, y, group_ids, 9, len(proba), n_classes)
+        kind = evidence_kind(metric)
+        evidence.predictions[:] = {
+            "label": proba.argmax(axis=2), "score": proba[:, :, 1], "proba": proba
+        }[kind]  # fmt: skip
+        risks = group_risks(
+            metric, y, evidence.predictions, evidence.group_ids, evidence.n_groups
+        )
+        assert evidence.predictions.dtype == (np.int8 if kind == "label" else float)
+        for g in range(9):
+            rows = evidence.group_ids == g
+            for c in range(len(proba)):
+                expected = _sklearn_risk(name, y[rows], proba[c, rows], labels)
+                assert_allclose(risks[g, c], expected, rtol=1e-10, atol=1e-12)
+
+
+def test_group_risks_never_copy_all_of_the_evidence():
+    """Check that the risk matrix of label evidence allocates less than half
+    of a float64 loss of every candidate on every row, withheld rows and all,
+    for every named metric computed from labels."""
+    rng = np.random.default_rng(0)
+    n_candidates, n = 160, 200_000
+    y = rng.integers(2, size=n)
+    group_ids = rng.integers(-1, 8, size=n)
+    labels = rng.integers(2, size=(n_candidates, n), dtype=np.int8)
+    for metric in ("error", "balanced_error"):
+        tracemalloc.start()
+        try:
+            group_risks(metric, y, labels, group_ids, 8)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < n_candidates * n * 8 / 2, (metric, peak)
+
+
+def test_label_dtype_is_the_smallest_holding_every_code():
+    """Check that label codes -1 .. n_classes - 1 get int8 below 128 classes
+    and a wider type beyond, and that a fitted model's predicted codes come
+    in that type."""
+    assert label_dtype(2) == np.int8 and label_dtype(128) == np.int8
+    assert label_dtype(129) == np.int16 and label_dtype(40_000) == np.int32
+    X, y = random_grouped_data(0, n=200, n_classes=3)
+    features = X.filter(like="f").to_numpy()
+    model = LogisticRegression().fit(features, y)
+    codes = predict_evidence(model, features, "label", np.arange(3))
+    assert codes.dtype == np.int8
+    assert_array_equal(codes, model.predict(features))
 
 
 # ------------------------------------------------- clinical and user metrics
