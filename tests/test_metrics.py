@@ -139,7 +139,7 @@ def _fitted_candidates(n_classes, n=900, seed=0):
     """Labels, group ids (some withheld) and the probabilities of a few
     logistic regressions, each on different features, on rows they did not
     train on."""
-    X, y = random_grouped_data(seed, n=2 * n, n_classes=n_classes)
+    X, y = random_grouped_data(seed, n=2 * n, levels=(3, 3), n_classes=n_classes)
     features = X.filter(like="f").to_numpy()
     group_ids = X["g0"].str[-1].astype(int) * 3 + X["g1"].str[-1].astype(int)
     train, test = slice(0, n), slice(n, 2 * n)
