@@ -224,6 +224,10 @@ def split_columns(X, group_indices, feature_names=None):
     """
     features = np.delete(np.arange(X.shape[1]), group_indices)
     X_features = X.iloc[:, features] if hasattr(X, "iloc") else X[:, features]
+    if _one_float_dtype(X_features):
+        # check_array inspects a DataFrame column by column, which dominates
+        # the time of predicting a few rows; this is the array it would make.
+        X_features = np.asarray(X_features)
     try:
         X_features = check_array(
             X_features, dtype="numeric", ensure_all_finite=False, input_name="X"
@@ -238,6 +242,12 @@ def split_columns(X, group_indices, feature_names=None):
             "to group_columns or encode it before this estimator."
         ) from exc
     return X_features, [column_values(X, j) for j in group_indices]
+
+
+def _one_float_dtype(frame):
+    """Whether a DataFrame's columns all share one numpy float dtype."""
+    dtypes = set(getattr(frame, "dtypes", ()))
+    return len(dtypes) == 1 and next(iter(dtypes)) in (np.float64, np.float32)
 
 
 @contextmanager
@@ -429,14 +439,19 @@ class GroupEncoding:
         return len(self.group_codes)
 
     def _level_codes(self, columns, names):
+        """Each row's code among the levels of each column: ``UNSEEN`` for a
+        value not among them, ``WITHHELD`` for a missing one."""
         codes = np.empty((len(columns[0]), len(columns)), dtype=np.intp)
         for j, values in enumerate(columns):
+            # One hashing pass over the rows finds the distinct values (and
+            # the missing ones, as pd.isna does); only those are looked up.
             index = pd.Index(self.levels[j], dtype=object)
             try:
-                codes[:, j] = index.get_indexer(pd.Index(values, dtype=object))
+                found, distinct = pd.factorize(values)
+                known = index.get_indexer(pd.Index(distinct, dtype=object))
             except TypeError as exc:  # a list or dict cannot be looked up
                 raise not_a_label(names[j], exc) from exc
-            codes[pd.isna(values), j] = WITHHELD
+            codes[:, j] = np.append(known, WITHHELD)[found]
         return codes
 
     def _keys(self, codes):
@@ -461,6 +476,26 @@ class GroupEncoding:
             One readable description per distinct unseen value or combination.
         """
         codes = self._level_codes(columns, names)
+        sizes = np.asarray(self._dims) + 2  # room for WITHHELD and UNSEEN
+        if np.prod(sizes, dtype=float) <= max(4096, len(codes) // 2):
+            # A table of every code combination costs less than the rows.
+            keys = np.ravel_multi_index((codes - WITHHELD).T, sizes)
+            group_ids = self._id_table(sizes)[keys]
+        else:
+            group_ids = self._searched_ids(codes)
+        return group_ids, self._describe_unseen(columns, names, codes, group_ids)
+
+    def _id_table(self, sizes):
+        """Group id of every combination of codes shifted by ``-WITHHELD``."""
+        combinations = np.column_stack(np.unravel_index(np.arange(sizes.prod()), sizes))
+        table = np.full(len(combinations), UNSEEN, dtype=np.intp)
+        table[(combinations == 0).any(axis=1)] = WITHHELD
+        own = np.ravel_multi_index((self.group_codes - WITHHELD).T, sizes)
+        table[own] = np.arange(self.n_groups)
+        return table
+
+    def _searched_ids(self, codes):
+        """Group ids looked up by binary search, for many combinations."""
         group_ids = np.full(len(codes), UNSEEN, dtype=np.intp)
         withheld = (codes == WITHHELD).any(axis=1)
         group_ids[withheld] = WITHHELD
@@ -470,9 +505,8 @@ class GroupEncoding:
             keys = self._keys(codes[complete])
             found = np.minimum(np.searchsorted(group_keys, keys), len(group_keys) - 1)
             hit = group_keys[found] == keys
-            ids = np.where(hit, found, UNSEEN)
-            group_ids[complete] = ids
-        return group_ids, self._describe_unseen(columns, names, codes, group_ids)
+            group_ids[complete] = np.where(hit, found, UNSEEN)
+        return group_ids
 
     def _describe_unseen(self, columns, names, codes, group_ids):
         unseen = group_ids == UNSEEN

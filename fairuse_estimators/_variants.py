@@ -11,6 +11,8 @@ design matrix of a candidate is the feature block, plus (for onehot and
 intersectional) the indicator row of ``g'`` repeated on every row.
 """
 
+from functools import partial
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
@@ -199,36 +201,80 @@ def predict_candidates(estimators, encoding, pool, candidates, X, method, n_clas
     """Call ``method`` of candidate ``candidates[i]`` on row ``i`` only; as
     :func:`predict_routed`, with each row's candidate given."""
     output = None
-    for candidate in np.unique(candidates):
-        rows = np.flatnonzero(candidates == candidate)
+    for candidate, rows in candidate_rows(candidates):
         model, row = candidate_model(
             estimators, encoding, pool.variants[candidate], pool.groups[candidate]
         )
-        result = getattr(model, method)(design(X, rows, row))
-        if method == "predict_proba":
-            aligned = np.zeros((len(rows), n_classes))
-            aligned[:, model.classes_] = result
-            result = aligned
+        if row is None and len(rows) == len(X):  # one candidate for every row
+            matrix = np.ascontiguousarray(X)
+        else:
+            matrix = design(X, rows, row)
+        result = getattr(model, method)(matrix)
         if output is None:
             dtype = np.intp if method == "predict" else float
             output = np.empty((len(candidates), *result.shape[1:]), dtype)
+        if method == "predict_proba":
+            classes = np.asarray(model.classes_)
+            if not np.array_equal(classes, np.arange(n_classes)):
+                aligned = np.zeros((len(rows), n_classes))
+                aligned[:, classes] = result
+                result = aligned
         output[rows] = result
     return output
+
+
+def candidate_rows(candidates):
+    """Each candidate in ``candidates`` with its rows, in increasing order.
+
+    One stable sort of the candidate indices (a radix sort for the small
+    integers they are) gives every candidate's rows, where a mask per
+    candidate would pass over all rows once for each.
+    """
+    candidates = np.asarray(candidates)
+    counts = np.bincount(candidates)
+    present = np.flatnonzero(counts)
+    if len(present) == 1:
+        yield present[0], np.arange(len(candidates))
+        return
+    small = candidates.astype(np.min_scalar_type(len(counts)))
+    order = np.argsort(small, kind="stable")
+    ends = np.cumsum(counts[present])
+    for candidate, start, end in zip(present, ends - counts[present], ends):
+        yield candidate, order[start:end]
+
+
+#: Bytes of feature rows :func:`design` gathers at a time: small enough to
+#: stay in cache on their way into the design matrix.
+GATHER_BYTES = 2**18
 
 
 def design(X, rows, block=None):
     """Feature rows of ``X``, followed by ``block`` when one is given.
 
     ``block`` is either a full ``(n, L)`` block indexed by ``rows`` or a
-    single ``(1, L)`` indicator row repeated on every row.
+    single ``(1, L)`` indicator row repeated on every row. The matrix is
+    C-contiguous, as ``np.hstack([X[rows], block[rows]])`` would be, but
+    built in one buffer: the rows are gathered in chunks straight into it.
     """
-    features = X[rows]
-    if block is None:
-        return features
-    block = block if len(block) == 1 else block[rows]
-    return np.hstack(
-        [features, np.broadcast_to(block, (len(features), block.shape[1]))]
-    )
+    rows = np.asarray(rows)
+    if rows.dtype == bool:
+        rows = np.flatnonzero(rows)
+    d = X.shape[1]
+    width = d if block is None else d + block.shape[1]
+    dtype = X.dtype if block is None else np.result_type(X, block)
+    matrix = np.empty((len(rows), width), dtype)
+    # take is fastest on C-contiguous arrays, fancy indexing on the others.
+    take = partial(np.take, X, axis=0) if X.flags.c_contiguous else X.__getitem__
+    step = max(1, GATHER_BYTES // max(1, d * X.itemsize))
+    full = block is not None and len(block) != 1
+    for start in range(0, len(rows), step):
+        chunk = rows[start : start + step]
+        matrix[start : start + len(chunk), :d] = take(chunk)
+        if full:
+            matrix[start : start + len(chunk), d:] = block[chunk]
+    if block is not None and not full:
+        matrix[:, d:] = block
+    return matrix
 
 
 @one_blas_thread

@@ -123,3 +123,40 @@ def test_check_group_count_names_continuous_column():
     """Check that a column with nearly as many values as rows is named."""
     with pytest.warns(ManyGroupsWarning, match="\\['c1'\\] have nearly as many"):
         check_group_count(_encoding(2, 90, n_rows=150), ["c0", "c1"], 150)
+
+
+def _reference_ids(encoding, columns):
+    """Group ids by a dict of the fitted groups, the definition transform keeps."""
+    index = {group: i for i, group in enumerate(encoding.groups)}
+    levels = [set(values) for values in encoding.levels]
+    ids = []
+    for row in zip(*columns):
+        if any(pd.isna(value) for value in row):
+            ids.append(WITHHELD)
+        elif all(v in lv for v, lv in zip(row, levels)):
+            ids.append(index.get(tuple(row), UNSEEN))
+        else:
+            ids.append(UNSEEN)
+    return np.array(ids)
+
+
+@pytest.mark.parametrize("n_levels", [(3, 4), (6, 6, 6, 6, 6)])
+def test_group_encoding_transform_table_and_search_agree(n_levels):
+    """Check transform's ids against a dict lookup, on the table path (few
+    level combinations) and the binary-search path (many), with missing,
+    unseen values and unseen combinations among the rows."""
+    rng = np.random.default_rng(0)
+    fit_columns = [rng.integers(0, k, size=300).astype(object) for k in n_levels]
+    encoding = GroupEncoding()
+    encoding.fit(fit_columns, [f"c{j}" for j in range(len(n_levels))])
+    columns = [rng.integers(-1, k + 1, size=500).astype(object) for k in n_levels]
+    for values in columns:
+        values[rng.random(500) < 0.05] = None
+    names = [f"c{j}" for j in range(len(n_levels))]
+    ids, _ = encoding.transform(columns, names)
+    expected = _reference_ids(encoding, columns)
+    assert_array_equal(ids, expected)
+    assert_array_equal(
+        encoding._searched_ids(encoding._level_codes(columns, names)), expected
+    )
+    assert {UNSEEN, WITHHELD} <= set(ids.tolist())
