@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from fairuse_estimators import _variants
 from fairuse_estimators._variants import encode_class_weights
 
 
@@ -59,3 +60,43 @@ def test_stacked_evidence_equals_one_call_per_entry(kind, cells):
         mixed, stacked_evidence(plain, X, mixed, kind, classes, cells=cells)
     ):
         assert_allclose(scores, predict_evidence(plain, X[rows], kind, classes))
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("block_rows", [None, 1, "full"])
+@pytest.mark.parametrize("as_mask", [False, True])
+def test_design_equals_hstack_of_gathered_rows(monkeypatch, order, block_rows, as_mask):
+    """Check that design builds the matrix np.hstack would, C-contiguous, in
+    chunks smaller than the rows, from integer rows or a mask."""
+    monkeypatch.setattr(_variants, "GATHER_BYTES", 7 * 8 * 3)  # three rows a chunk
+    rng = np.random.default_rng(0)
+    X = np.asarray(rng.normal(size=(40, 7)), order=order)
+    mask = rng.random(40) < 0.6
+    rows = mask if as_mask else np.flatnonzero(mask)[::-1]
+    index = np.flatnonzero(rows) if as_mask else rows
+    block = None
+    if block_rows == 1:
+        block = np.array([[0.0, 1.0, 0.0]])
+    elif block_rows == "full":
+        block = rng.integers(0, 2, size=(40, 3)).astype(float)
+    expected = X[index]
+    if block is not None:
+        shown = block if len(block) == 1 else block[index]
+        expected = np.hstack([expected, np.broadcast_to(shown, (len(index), 3))])
+    matrix = _variants.design(X, rows, block)
+    assert matrix.flags.c_contiguous
+    assert_array_equal(matrix, expected)
+
+
+def test_candidate_rows_partitions_rows_in_order():
+    """Check that candidate_rows yields each present candidate once, with its
+    rows in increasing order, as one mask per candidate would."""
+    rng = np.random.default_rng(0)
+    candidates = rng.choice([0, 3, 4, 300], size=1000)
+    found = list(_variants.candidate_rows(candidates))
+    assert [c for c, _ in found] == [0, 3, 4, 300]
+    for candidate, rows in found:
+        assert_array_equal(rows, np.flatnonzero(candidates == candidate))
+    ((only, rows),) = _variants.candidate_rows(np.full(5, 2))
+    assert only == 2
+    assert_array_equal(rows, np.arange(5))
