@@ -12,6 +12,7 @@ intersectional) the indicator row of ``g'`` repeated on every row.
 """
 
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import clone
@@ -28,18 +29,41 @@ from ._threads import one_blas_thread
 LOSS_KINDS = ("log_loss", "brier")
 
 
+class GroupBlock(NamedTuple):
+    """An ``(n, L)`` indicator block kept as codes: row ``i`` is
+    ``table[ids[i]]``, so the block costs ``n`` group ids rather than
+    ``n * L`` floats."""
+
+    table: np.ndarray
+    ids: np.ndarray
+
+    @property
+    def shape(self):
+        return (len(self.ids), self.table.shape[1])
+
+    @property
+    def dtype(self):
+        return self.table.dtype
+
+    def take(self, rows):
+        """The block's ``rows``, as an ``(len(rows), L)`` array."""
+        return self.table[self.ids[rows]]
+
+
 def variant_blocks(encoding, group_ids):
-    """Indicator blocks of each block variant: one per row with a group, and
-    one per group (the reported group's row a candidate repeats)."""
+    """Indicator blocks of each block variant: one per row with a group (a
+    :class:`GroupBlock`), and one per group (the reported group's row a
+    candidate repeats)."""
     grouped = np.maximum(group_ids, 0)
     all_groups = np.arange(encoding.n_groups)
-    return {
-        "onehot": (encoding.onehot_block(grouped), encoding.onehot_block(all_groups)),
-        "intersectional": (
-            encoding.intersectional_block(grouped),
-            encoding.intersectional_block(all_groups),
-        ),
-    }
+    blocks = {}
+    for variant, indicators in (
+        ("onehot", encoding.onehot_block),
+        ("intersectional", encoding.intersectional_block),
+    ):
+        per_group = indicators(all_groups)
+        blocks[variant] = (GroupBlock(per_group, grouped), per_group)
+    return blocks
 
 
 def candidate_model(estimators, encoding, variant, group):
@@ -251,8 +275,9 @@ GATHER_BYTES = 2**18
 def design(X, rows, block=None):
     """Feature rows of ``X``, followed by ``block`` when one is given.
 
-    ``block`` is either a full ``(n, L)`` block indexed by ``rows`` or a
-    single ``(1, L)`` indicator row repeated on every row. The matrix is
+    ``block`` is either a full ``(n, L)`` block indexed by ``rows`` (an
+    array or a :class:`GroupBlock`) or a single ``(1, L)`` indicator row
+    repeated on every row. The matrix is
     C-contiguous, as ``np.hstack([X[rows], block[rows]])`` would be, but
     built in one buffer: the rows are gathered in chunks straight into it.
     """
@@ -261,17 +286,19 @@ def design(X, rows, block=None):
         rows = np.flatnonzero(rows)
     d = X.shape[1]
     width = d if block is None else d + block.shape[1]
-    dtype = X.dtype if block is None else np.result_type(X, block)
+    dtype = X.dtype if block is None else np.result_type(X.dtype, block.dtype)
     matrix = np.empty((len(rows), width), dtype)
     # take is fastest on C-contiguous arrays, fancy indexing on the others.
     take = partial(np.take, X, axis=0) if X.flags.c_contiguous else X.__getitem__
     step = max(1, GATHER_BYTES // max(1, d * X.itemsize))
-    full = block is not None and len(block) != 1
+    full = isinstance(block, GroupBlock) or (block is not None and len(block) != 1)
+    if full:
+        gather = block.take if isinstance(block, GroupBlock) else block.__getitem__
     for start in range(0, len(rows), step):
         chunk = rows[start : start + step]
         matrix[start : start + len(chunk), :d] = take(chunk)
         if full:
-            matrix[start : start + len(chunk), d:] = block[chunk]
+            matrix[start : start + len(chunk), d:] = gather(chunk)
     if block is not None and not full:
         matrix[:, d:] = block
     return matrix
@@ -346,7 +373,7 @@ def fit_and_score(
         Encoded labels.
     train : ndarray of int
         Rows to fit on.
-    block : ndarray of shape (n, L) or None
+    block : ndarray or GroupBlock of shape (n, L), or None
         Indicator block of the variant for the training rows.
     evaluate : list of (rows, indicator row or None)
         Rows to score and the reported group's indicator row for each.
