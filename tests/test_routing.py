@@ -7,6 +7,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import binom
 from sklearn.linear_model import LogisticRegression
 
+from fairuse_estimators import _routing
 from fairuse_estimators._metrics import Evidence, risk_matrix, row_losses
 from fairuse_estimators._pool import VARIANTS, build_pool, own_candidates
 from fairuse_estimators._routing import (
@@ -239,3 +240,25 @@ def test_routes_by_fold_are_chosen_without_the_fold_and_stitched_by_row():
             evidence.predictions[chosen[mine], mine],
         )
     assert routed[1] == own_candidates(pool)[1, 0]  # alike in every fold
+
+
+@pytest.mark.parametrize("metric", ["error", "log_loss", "brier"])
+def test_risks_without_each_fold_equal_one_risk_matrix_per_fold(metric):
+    """Check the one-pass risk matrices without each fold against
+    risk_matrix of the evidence with that fold's rows removed, with rows of
+    no group, rows of no fold and a group absent outside one fold."""
+    rng = np.random.default_rng(0)
+    n, n_groups, n_folds = 600, 5, 4
+    y = rng.integers(2, size=n)
+    proba = rng.dirichlet([1, 1], size=(3, n))
+    predictions = proba.argmax(axis=2) if metric == "error" else proba
+    group_ids = rng.integers(-1, n_groups - 1, size=n)
+    folds = rng.integers(-1, n_folds, size=n)
+    group_ids[:7], folds[:7] = n_groups - 1, 2  # the last group: fold 2 only
+    evidence = Evidence(metric, y, predictions, group_ids, n_groups, folds=folds)
+    found = _routing._risks_without_each_fold(evidence, n_folds)
+    for k in range(n_folds):
+        held_out = evidence._replace(group_ids=np.where(folds == k, -1, group_ids))
+        assert_allclose(found[k], risk_matrix(held_out), rtol=1e-12, atol=1e-15)
+    assert np.isnan(found[2][-1]).all() and not np.isnan(found[1][-1]).any()
+    assert _routing._risks_without_each_fold(evidence._replace(metric="auc"), 4) is None
