@@ -275,11 +275,10 @@ GATHER_BYTES = 2**18
 def design(X, rows, block=None):
     """Feature rows of ``X``, followed by ``block`` when one is given.
 
-    ``block`` is either a full ``(n, L)`` block indexed by ``rows`` (an
-    array or a :class:`GroupBlock`) or a single ``(1, L)`` indicator row
-    repeated on every row. The matrix is
-    C-contiguous, as ``np.hstack([X[rows], block[rows]])`` would be, but
-    built in one buffer: the rows are gathered in chunks straight into it.
+    ``block`` is either every row's block, a :class:`GroupBlock` indexed by
+    ``rows``, or a single ``(1, L)`` indicator row repeated on every row.
+    The matrix is C-contiguous, as ``np.hstack`` of the gathered rows would
+    be, but built in one buffer: the rows are gathered in chunks into it.
     """
     rows = np.asarray(rows)
     if rows.dtype == bool:
@@ -291,14 +290,12 @@ def design(X, rows, block=None):
     # take is fastest on C-contiguous arrays, fancy indexing on the others.
     take = partial(np.take, X, axis=0) if X.flags.c_contiguous else X.__getitem__
     step = max(1, GATHER_BYTES // max(1, d * X.itemsize))
-    full = isinstance(block, GroupBlock) or (block is not None and len(block) != 1)
-    if full:
-        gather = block.take if isinstance(block, GroupBlock) else block.__getitem__
+    full = isinstance(block, GroupBlock)
     for start in range(0, len(rows), step):
         chunk = rows[start : start + step]
         matrix[start : start + len(chunk), :d] = take(chunk)
         if full:
-            matrix[start : start + len(chunk), d:] = gather(chunk)
+            matrix[start : start + len(chunk), d:] = block.take(chunk)
     if block is not None and not full:
         matrix[:, d:] = block
     return matrix
@@ -373,7 +370,7 @@ def fit_and_score(
         Encoded labels.
     train : ndarray of int
         Rows to fit on.
-    block : ndarray or GroupBlock of shape (n, L), or None
+    block : GroupBlock of shape (n, L) or None
         Indicator block of the variant for the training rows.
     evaluate : list of (rows, indicator row or None)
         Rows to score and the reported group's indicator row for each.

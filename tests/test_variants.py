@@ -63,12 +63,12 @@ def test_stacked_evidence_equals_one_call_per_entry(kind, cells):
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
-@pytest.mark.parametrize("block_rows", [None, 1, "full", "codes"])
+@pytest.mark.parametrize("block_rows", [None, 1, "codes"])
 @pytest.mark.parametrize("as_mask", [False, True])
 def test_design_equals_hstack_of_gathered_rows(monkeypatch, order, block_rows, as_mask):
     """Check that design builds the matrix np.hstack would, C-contiguous, in
     chunks smaller than the rows, from integer rows or a mask, with a block
-    given as an array, a single row or group codes."""
+    given as a single row or as group codes."""
     monkeypatch.setattr(_variants, "GATHER_BYTES", 7 * 8 * 3)  # three rows a chunk
     rng = np.random.default_rng(0)
     X = np.asarray(rng.normal(size=(40, 7)), order=order)
@@ -78,16 +78,13 @@ def test_design_equals_hstack_of_gathered_rows(monkeypatch, order, block_rows, a
     block = None
     if block_rows == 1:
         block = np.array([[0.0, 1.0, 0.0]])
-    elif block_rows == "full":
-        block = rng.integers(0, 2, size=(40, 3)).astype(float)
     elif block_rows == "codes":  # each row's group and the groups' rows
         block = _variants.GroupBlock(np.eye(3), rng.integers(0, 3, size=40))
     expected = X[index]
     if block_rows == "codes":
         expected = np.hstack([expected, block.table[block.ids[index]]])
     elif block is not None:
-        shown = block if len(block) == 1 else block[index]
-        expected = np.hstack([expected, np.broadcast_to(shown, (len(index), 3))])
+        expected = np.hstack([expected, np.broadcast_to(block, (len(index), 3))])
     matrix = _variants.design(X, rows, block)
     assert matrix.flags.c_contiguous
     assert_array_equal(matrix, expected)
