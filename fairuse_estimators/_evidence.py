@@ -28,6 +28,7 @@ from ._metrics import allocate_evidence, evidence_kind
 from ._pool import BLOCK_VARIANTS, build_pool, serving
 from ._variants import (
     candidate_model,
+    deployed_models,
     fit_and_score,
     predict_evidence,
     row_weights,
@@ -182,11 +183,13 @@ def evaluated_ids(splits, group_ids):
     return evaluated
 
 
-def describe(splits, refit):
-    """How the risks were estimated, as the report says it."""
-    if refit:
-        return f"{len(splits)}-fold cross-fitting"
-    return f"holdout of {len(splits[0][1])} rows"
+def describe(splits, refit, ensemble=False):
+    """How the risks were estimated and what they describe, as the report
+    says it."""
+    if not refit:
+        return f"holdout of {len(splits[0][1])} rows"
+    deployed = "averaged" if ensemble else "refitted on all rows"
+    return f"{len(splits)}-fold cross-fitting of the fold models, deployed {deployed}"
 
 
 def _class_counts(y, group_ids, rows, n_groups, n_classes):
@@ -437,7 +440,9 @@ def _summarize_warnings(caught, variants):
         )
 
 
-def cross_fit(data, pool, splits, refit, metric, n_jobs=None, verbose=0):
+def cross_fit(
+    data, pool, splits, refit, metric, n_jobs=None, verbose=0, ensemble=False
+):
     """Every candidate's predictions on every evaluated row, and the deployed
     models.
 
@@ -453,6 +458,10 @@ def cross_fit(data, pool, splits, refit, metric, n_jobs=None, verbose=0):
     metric : str
     n_jobs : int or None, default=None
     verbose : int, default=0
+    ensemble : bool, default=False
+        With ``refit``, deploy each variant's fold models averaged
+        (:class:`~._variants.FoldEnsemble`) instead of fitting it again on
+        all rows.
 
     Returns
     -------
@@ -462,36 +471,30 @@ def cross_fit(data, pool, splits, refit, metric, n_jobs=None, verbose=0):
         ``"generic"``, ``"onehot"`` and ``"intersectional"`` map to fitted
         models, ``"decoupled"`` to a list aligned with the groups.
     """
+    final = refit and not ensemble  # fits on all rows, the deployed models
     tasks, folds = [], []
     for train, test in splits:
         rows = test[data.group_ids[test] >= 0]
         # A fold whose test rows all withheld their group has nothing to score.
-        fold_tasks = fit_tasks(data, train, rows if len(rows) else None, not refit)
+        fold_tasks = fit_tasks(data, train, rows if len(rows) else None, not final)
         tasks += fold_tasks
         folds += [rows] * len(fold_tasks)
-    if refit:
-        final = fit_tasks(data, np.arange(len(data.y)), None, keep=True)
-        tasks += final
-        folds += [None] * len(final)
-    what = f"fitting {len(splits)} split(s)" + (" and all rows" if refit else "")
+    if final:
+        on_all = fit_tasks(data, np.arange(len(data.y)), None, keep=True)
+        tasks += on_all
+        folds += [None] * len(on_all)
+    what = f"fitting {len(splits)} split(s)" + (" and all rows" if final else "")
     gate = data.kind[1] if isinstance(data.kind, tuple) else None
     evidence = allocate_evidence(
-        metric,
-        data.y,
-        evaluated_ids(splits, data.group_ids),
-        pool.n_groups,
-        pool.size,
-        data.n_classes,
-        gate=gate,
-    )
+        metric, data.y, evaluated_ids(splits, data.group_ids), pool.n_groups,
+        pool.size, data.n_classes, gate=gate,
+    )  # fmt: skip
     if refit:
         fold_of = np.full(len(data.y), -1)
         for k, (_, test) in enumerate(splits):
             fold_of[test] = k
         evidence = evidence._replace(folds=fold_of)
-    estimators = {}
-    if "decoupled" in data.variants:
-        estimators["decoupled"] = [None] * pool.n_groups
+    kept = {}
     # Each fit's scores are written into the evidence as it finishes.
     with _finite_inputs(data):
         # The generator first, so that it runs to its end (and its summary
@@ -500,11 +503,9 @@ def cross_fit(data, pool, splits, refit, metric, n_jobs=None, verbose=0):
             run_tasks(tasks, what, n_jobs, verbose), folds
         ):
             _store(evidence, pool, data.group_ids, rows, variant, g, scores)
-            if model is not None and variant == "decoupled":
-                estimators["decoupled"][g] = model
-            elif model is not None:
-                estimators[variant] = model
-    return evidence, estimators
+            if model is not None:
+                kept.setdefault((variant, g), []).append(model)
+    return evidence, deployed_models(kept, pool.n_groups, "decoupled" in data.variants)
 
 
 def _store(evidence, pool, group_ids, rows, variant, g, scores):
@@ -574,7 +575,7 @@ def fit_evidence(
     result : CrossFit
     """
     classes, variants = settings["classes"], tuple(settings["variants"])
-    n_classes = len(classes)
+    n_classes, ensemble = len(classes), settings.get("ensemble", False)
     splits, refit = settings.get("splits") or make_splits(
         settings["cv"], y, group_ids, n_classes, settings["random_state"]
     )
@@ -594,9 +595,11 @@ def fit_evidence(
     )  # fmt: skip
     with nullcontext() if guard is None else guard:
         evidence, estimators = cross_fit(
-            data, pool, splits, refit, settings["metric"], n_jobs, verbose
+            data, pool, splits, refit, settings["metric"], n_jobs, verbose, ensemble
         )
-    return CrossFit(evidence, estimators, pool, notes, describe(splits, refit))
+    return CrossFit(
+        evidence, estimators, pool, notes, describe(splits, refit, ensemble)
+    )
 
 
 # ------------------------------------------------------------------ audits

@@ -37,6 +37,7 @@ TRUSTED_TYPES = {
             "fairuse_estimators._classifier.FairUseClassifier",
             "fairuse_estimators._groups.GroupEncoding",
             "fairuse_estimators._report.FairUseReport",
+            "fairuse_estimators._variants.FoldEnsemble",
             "sklearn.pipeline.Pipeline",
             "sklearn.preprocessing._data.StandardScaler",
             "sklearn.preprocessing._label.LabelBinarizer",

@@ -19,6 +19,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import get_tags
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_method_params, has_fit_parameter
 
@@ -483,3 +484,106 @@ def stack(X, entries):
             buffer[start:stop, d:] = row
         start = stop
     return buffer
+
+
+def _members_have(name):
+    def check(self):
+        return all(hasattr(m, name) for m in self.estimators_)
+
+    return check
+
+
+class FoldEnsemble:
+    """The fold models of one variant, deployed together: ``ensemble=True``.
+
+    Each member was scored on the rows it did not train on, so the
+    out-of-fold evidence describes the members themselves rather than a
+    refit on all rows. The ensemble averages their probabilities (their
+    decision functions for members without ``predict_proba``, a majority
+    vote with ties to the first class for members with neither), as
+    :class:`~sklearn.calibration.CalibratedClassifierCV` does with
+    ``ensemble=True``. For a proper scoring rule such as the log loss or
+    the Brier score the average scores no worse than its members do on
+    average, by convexity.
+
+    Parameters
+    ----------
+    estimators : list of fitted classifiers
+        The fold models, trained on encoded labels ``0..k-1``.
+
+    Attributes
+    ----------
+    estimators_ : list of fitted classifiers
+    classes_ : ndarray of int
+        The labels any member learnt, sorted.
+    """
+
+    def __init__(self, estimators):
+        self.estimators_ = list(estimators)
+        self.classes_ = np.unique(
+            np.concatenate([np.asarray(m.classes_) for m in self.estimators_])
+        )
+
+    @available_if(_members_have("predict_proba"))
+    def predict_proba(self, X):
+        """The members' probabilities averaged, columns following ``classes_``."""
+        proba = np.zeros((X.shape[0], len(self.classes_)))
+        for member in self.estimators_:
+            columns = np.searchsorted(self.classes_, member.classes_)
+            proba[:, columns] += member.predict_proba(X)
+        return proba / len(self.estimators_)
+
+    @available_if(_members_have("decision_function"))
+    def decision_function(self, X):
+        """The log-odds of the averaged probabilities (their logarithms for
+        more than two classes), so that it ranks and predicts as
+        :meth:`predict_proba` does; for members without ``predict_proba``,
+        their decision functions averaged."""
+        if hasattr(self, "predict_proba"):
+            tiny = np.finfo(float).tiny  # a finite score for a zero probability
+            log_proba = np.log(np.maximum(self.predict_proba(X), tiny))
+            if len(self.classes_) == 2:
+                return log_proba[:, 1] - log_proba[:, 0]
+            return log_proba
+        if any(len(m.classes_) != len(self.classes_) for m in self.estimators_):
+            raise ValueError(
+                "The fold models learnt different classes, so their decision "
+                "functions cannot be averaged."
+            )
+        return sum(m.decision_function(X) for m in self.estimators_) / len(
+            self.estimators_
+        )
+
+    def predict(self, X):
+        """The class of the highest averaged probability (or decision
+        function, or the most votes), among ``classes_``."""
+        if hasattr(self, "predict_proba"):
+            return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        if hasattr(self, "decision_function"):
+            scores = self.decision_function(X)
+            if scores.ndim == 1:
+                return self.classes_[(scores > 0).astype(np.intp)]
+            return self.classes_[scores.argmax(axis=1)]
+        votes = np.zeros((X.shape[0], len(self.classes_)), dtype=np.intp)
+        for member in self.estimators_:
+            codes = np.searchsorted(self.classes_, member.predict(X))
+            votes[np.arange(X.shape[0]), codes] += 1
+        return self.classes_[votes.argmax(axis=1)]
+
+
+def deployed_models(kept, n_groups, decoupled):
+    """The deployed model of every variant from the models a fit kept.
+
+    ``kept`` maps ``(variant, group)`` to the models kept for it in fold
+    order: one (a refit, or a holdout's model) or the fold models, which
+    become a :class:`FoldEnsemble`. ``"decoupled"`` maps to a list aligned
+    with the groups (``None`` where a group has none) when ``decoupled``.
+    """
+    estimators = {"decoupled": [None] * n_groups} if decoupled else {}
+    for (variant, group), models in kept.items():
+        model = models[0] if len(models) == 1 else FoldEnsemble(models)
+        if variant == "decoupled":
+            estimators["decoupled"][group] = model
+        else:
+            estimators[variant] = model
+    return estimators

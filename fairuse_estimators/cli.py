@@ -276,7 +276,7 @@ def _choices(name):
 def _parameter_option(parser, name, description, **kwargs):
     """An option for the estimator parameter ``name``, with its default."""
     default = FairUseClassifier().get_params()[name]
-    if "type" not in kwargs:
+    if "type" not in kwargs and "action" not in kwargs:
         kwargs["choices"] = _choices(name)
     parser.add_argument(
         "--" + name.replace("_", "-"),
@@ -313,6 +313,11 @@ _PARAMETER_OPTIONS = {
     "min_gain": (
         "smallest gain in the metric for which a group leaves the generic model",
         {"type": float},
+    ),
+    "ensemble": (
+        "deploy each variant's cross-fitted fold models, averaged, so that the "
+        "evidence is about the models that predict, instead of refits on all rows",
+        {"action": "store_true"},
     ),
     "reporting": (
         "what a person may report: all group columns or none, any subset "

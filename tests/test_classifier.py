@@ -741,3 +741,60 @@ def test_holdout_report_marks_routes_chosen_on_it_and_tests_nothing(heart):
     assert frame["p_gain"].isna().all() and frame["gain_low"].isna().all()
     summary = clf.audit_report_.summary_table().loc["routed"]
     assert summary["rationality_gains"] == summary["envy_gains"] == 0
+
+
+def _kth_models(estimators, k):
+    """The ``k``-th fold model of every deployed fold ensemble."""
+    kth = {}
+    for variant, model in estimators.items():
+        if variant == "decoupled":
+            kth[variant] = [m and m.estimators_[k] for m in model]
+        else:
+            kth[variant] = model.estimators_[k]
+    return kth
+
+
+def _fold_member(clf, k):
+    """A copy of ``clf`` deploying the ``k``-th fold model of every variant."""
+    member = clone(clf)
+    member.__dict__.update(clf.__dict__)
+    member.estimators_ = _kth_models(clf.estimators_, k)
+    if clf._levels is not None:
+        member._levels = [
+            {**level, "estimators": _kth_models(level["estimators"], k)}
+            for level in clf._levels
+        ]
+    return member
+
+
+@pytest.mark.parametrize("reporting", ["all", "partial"])
+def test_ensemble_deploys_the_fold_models_averaged_behind_every_route(
+    heart, scaled_lr, reporting
+):
+    """Check that with ensemble=True every row's prediction is its route's fold
+    models averaged (with a group, withheld or reporting part of it), that the
+    routes and the evidence are those of a refitting fit, and that the reports
+    say what was deployed."""
+    X, y = heart
+    params = {"routing": "best", "reporting": reporting, "cv": 3}
+    clf = _fit_heart(heart, scaled_lr, ensemble=True, **params)
+    refit = _fit_heart(heart, scaled_lr, **params)
+    assert dict(clf.routing_) == dict(refit.routing_)
+    assert_array_equal(
+        clf.audit_report_.risk_matrix().to_numpy(),
+        refit.audit_report_.risk_matrix().to_numpy(),
+    )
+    assert clf.audit_report_.evidence.endswith("deployed averaged")
+    assert refit.audit_report_.evidence.endswith("deployed refitted on all rows")
+    rows = pd.concat(
+        [X, X.head(20).assign(sex=None), X.tail(20).assign(age_group=None)]
+    )
+    if reporting == "partial":
+        for subset in clf.reports_by_subset_.values():
+            assert subset.evidence.endswith("deployed averaged")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a withheld value is no unseen one
+        members = [_fold_member(clf, k).predict_proba(rows) for k in range(3)]
+        assert_allclose(clf.predict_proba(rows), np.mean(members, axis=0))
+    assert_array_equal(clf.predict(rows), clf.predict_proba(rows).argmax(axis=1))
+    assert not any(hasattr(m, "estimators_") for m in refit.estimators_.values())

@@ -189,25 +189,30 @@ def test_fairuse_audit_prints_summary_and_writes_reports(threshold_csv, tmp_path
     assert "<svg" in (tmp_path / "a.html").read_text()
 
 
-def test_fairuse_fit_and_predict_match_the_python_api(heart_csv, tmp_path):
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_fairuse_fit_and_predict_match_the_python_api(ensemble, heart_csv, tmp_path):
     """Check that a model saved by `fit` predicts through `predict` as it does
-    when fitted in Python."""
+    when fitted in Python, refitted or with the fold models deployed."""
     model = tmp_path / "model.skops"
     result = fairuse(
         "fit", heart_csv, "--target", "y", "--groups", "sex,age_group",
         "--estimator", "forest", "--seed", "1", "--out", model,
+        *(["--ensemble"] if ensemble else []),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert f"Saved the fitted model to {model}" in result.stdout
-    assert "sklearn.tree._tree.Tree" in skops.io.get_untrusted_types(file=model)
+    untrusted = skops.io.get_untrusted_types(file=model)
+    assert "sklearn.tree._tree.Tree" in untrusted
+    assert ("fairuse_estimators._variants.FoldEnsemble" in untrusted) is ensemble
     out = tmp_path / "predictions.csv"
     result = fairuse("predict", model, heart_csv, "--out", out)
     assert result.returncode == 0, result.stderr
     predictions = pd.read_csv(out)
     X, y = load_heart(return_X_y=True)
     clf = FairUseClassifier(
-        make_estimator("forest", 1), group_columns=HEART_GROUPS, random_state=1
-    ).fit(X, y)
+        make_estimator("forest", 1), group_columns=HEART_GROUPS, random_state=1,
+        ensemble=ensemble,
+    ).fit(X, y)  # fmt: skip
     assert list(predictions.columns) == ["prediction", "proba_0", "proba_1"]
     assert_array_equal(predictions["prediction"], clf.predict(X))
     assert_allclose(predictions[["proba_0", "proba_1"]], clf.predict_proba(X))

@@ -22,7 +22,12 @@ from fairuse_estimators._evidence import (
     score_reported,
 )
 from fairuse_estimators._groups import encode_groups, split_columns
-from fairuse_estimators._variants import variant_blocks
+from fairuse_estimators._variants import (
+    FoldEnsemble,
+    candidate_model,
+    design,
+    variant_blocks,
+)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +106,9 @@ def test_fit_evidence_equals_fold_models_fitted_by_hand(world):
     settings = _settings(encoding, group_ids, y)
     fitted = fit_evidence(base, X, y, group_ids, encoding.n_groups, settings=settings)
     evidence, pool = fitted.evidence, fitted.pool
-    assert fitted.estimated_by == "3-fold cross-fitting"
+    assert fitted.estimated_by == (
+        "3-fold cross-fitting of the fold models, deployed refitted on all rows"
+    )
     onehot_rows = encoding.onehot_block(np.arange(encoding.n_groups))
     for train, test in make_splits(3, y, group_ids, 2, random_state=0)[0]:
         generic = clone(base).fit(X[train], y[train])
@@ -123,6 +130,65 @@ def test_fit_evidence_equals_fold_models_fitted_by_hand(world):
             )
     deployed = clone(base).fit(X, y)
     assert_allclose(fitted.estimators["generic"].coef_, deployed.coef_)
+
+
+def test_fit_evidence_with_ensemble_deploys_the_models_it_scored(world):
+    """Check that ensemble=True leaves the evidence as it is, deploys each
+    variant's fold models (the very models whose out-of-fold predictions are
+    the evidence) averaged, fits nothing on all rows, and says so."""
+    X, y, encoding, group_ids = world
+    base = LogisticRegression()
+    refit = fit_evidence(
+        base, X, y, group_ids, encoding.n_groups,
+        settings=_settings(encoding, group_ids, y),
+    )  # fmt: skip
+    fitted = fit_evidence(
+        base, X, y, group_ids, encoding.n_groups,
+        settings=_settings(encoding, group_ids, y, ensemble=True),
+    )  # fmt: skip
+    assert_array_equal(fitted.evidence.predictions, refit.evidence.predictions)
+    assert_array_equal(fitted.evidence.folds, refit.evidence.folds)
+    assert fitted.estimated_by == (
+        "3-fold cross-fitting of the fold models, deployed averaged"
+    )
+    splits = make_splits(3, y, group_ids, 2, random_state=0)[0]
+    new = np.random.default_rng(1).normal(size=(7, X.shape[1]))
+    pool = fitted.pool
+    for candidate in range(pool.size):
+        variant, g = pool.variants[candidate], pool.groups[candidate]
+        model, row = candidate_model(fitted.estimators, encoding, variant, g)
+        assert isinstance(model, FoldEnsemble) and len(model.estimators_) == 3
+        for member, (_, test) in zip(model.estimators_, splits):
+            # Each member's predictions on its held-out rows are the evidence.
+            assert_allclose(
+                member.predict_proba(design(X, test, row)),
+                fitted.evidence.predictions[candidate, test],
+            )
+        members = [
+            m.predict_proba(design(new, np.arange(7), row)) for m in model.estimators_
+        ]
+        assert_allclose(
+            model.predict_proba(design(new, np.arange(7), row)), np.mean(members, 0)
+        )
+    assert not isinstance(refit.estimators["generic"], FoldEnsemble)
+    # A holdout's evaluated models are deployed either way.
+    holdout = [
+        fit_evidence(
+            base,
+            X,
+            y,
+            group_ids,
+            encoding.n_groups,
+            settings=_settings(encoding, group_ids, y, cv=0.3, ensemble=flag),
+        )  # fmt: skip
+        for flag in (False, True)
+    ]
+    for fit in holdout:
+        assert type(fit.estimators["generic"]) is LogisticRegression
+    assert_allclose(
+        holdout[0].estimators["generic"].coef_, holdout[1].estimators["generic"].coef_
+    )
+    assert holdout[1].estimated_by == holdout[0].estimated_by
 
 
 def test_fit_evidence_keeps_gate_losses_on_own_rows(world):
@@ -205,7 +271,7 @@ def test_group_splitters_say_how_to_keep_a_patients_rows_together(heart):
     patient = np.arange(len(y)) // 3  # three rows per patient
     splits = list(GroupKFold(3).split(X, y, groups=patient))
     fitted = clf.set_params(cv=splits).fit(X, y)
-    assert fitted.audit_report_.evidence == "3-fold cross-fitting"
+    assert fitted.audit_report_.evidence.startswith("3-fold cross-fitting of")
     for train, test in splits:
         assert not set(patient[train]) & set(patient[test])
 

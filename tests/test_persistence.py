@@ -73,6 +73,28 @@ def test_skops_trusts_only_documented_types_for_pipeline(data):
     assert dict(loaded[-1].routing_) == dict(pipe[-1].routing_)
 
 
+def test_fold_ensembles_round_trip_with_one_more_trusted_type(data, tmp_path):
+    """Check that a classifier deploying its fold models saves and loads with
+    skops (trusting the README types and FoldEnsemble, nothing else) and with
+    joblib, predicting as before."""
+    sio = pytest.importorskip("skops.io")
+    X, y = data
+    clf = FairUseClassifier(
+        group_columns=["g0", "g1"], ensemble=True, random_state=0
+    ).fit(X, y)
+    dumped = sio.dumps(clf)
+    extra = "fairuse_estimators._variants.FoldEnsemble"
+    assert sorted(sio.get_untrusted_types(data=dumped)) == sorted(
+        [*_readme_trusted_types(), extra]
+    )
+    assert extra in README.read_text()
+    loaded = sio.loads(dumped, trusted=[*_readme_trusted_types(), extra])
+    _assert_same_predictions(loaded, clf, X)
+    assert loaded.ensemble and len(loaded.estimators_["generic"].estimators_) == 5
+    joblib.dump(clf, tmp_path / "m.joblib")
+    _assert_same_predictions(joblib.load(tmp_path / "m.joblib"), clf, X)
+
+
 def test_fairuse_classifier_records_package_version(fitted, data):
     """Check that the saved state holds the version and a reload does not warn."""
     assert fitted.__getstate__()["_fairuse_version"] == __version__

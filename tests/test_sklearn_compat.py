@@ -12,6 +12,15 @@ ESTIMATORS = [
     FairUseClassifier(
         LogisticRegression(), group_columns=[0], cv=3, routing="best", random_state=0
     ),
+    # The fold models deployed, with routes off the generic model to exercise.
+    FairUseClassifier(
+        LogisticRegression(),
+        group_columns=[0],
+        cv=3,
+        routing="best",
+        ensemble=True,
+        random_state=0,
+    ),  # fmt: skip
     FairUseClassifier(
         LogisticRegression(),
         group_columns=[0],

@@ -102,3 +102,72 @@ def test_candidate_rows_partitions_rows_in_order():
     ((only, rows),) = _variants.candidate_rows(np.full(5, 2))
     assert only == 2
     assert_array_equal(rows, np.arange(5))
+
+
+def _three_class_data(seed=0, n=150):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    y = np.digitize(X[:, 0] + 0.5 * rng.normal(size=n), [-0.4, 0.4])
+    return X, y
+
+
+def test_fold_ensemble_averages_probabilities_aligned_by_class():
+    """Check that the averaged probabilities align each member's columns with
+    the classes any member learnt (a member that never saw a class gives it
+    zero), and that predict takes the class of the highest average."""
+    from fairuse_estimators._variants import FoldEnsemble
+
+    X, y = _three_class_data()
+    full = LogisticRegression().fit(X[:100], y[:100])
+    seen = y != 1
+    partial = LogisticRegression().fit(X[seen], y[seen])  # classes 0 and 2
+    ensemble = FoldEnsemble([full, partial])
+    assert_array_equal(ensemble.classes_, [0, 1, 2])
+    expected = full.predict_proba(X)
+    expected[:, [0, 2]] += partial.predict_proba(X)
+    expected /= 2
+    assert_allclose(ensemble.predict_proba(X), expected)
+    assert_allclose(ensemble.predict_proba(X).sum(axis=1), 1)
+    assert_array_equal(ensemble.predict(X), expected.argmax(axis=1))
+    # The decision function ranks and predicts as the averaged probabilities.
+    assert_allclose(ensemble.decision_function(X), np.log(expected))
+    binary = FoldEnsemble([LogisticRegression().fit(X, y % 2)] * 2)
+    proba = binary.predict_proba(X)
+    assert_allclose(binary.decision_function(X), np.log(proba[:, 1] / proba[:, 0]))
+    assert_array_equal(binary.predict(X), binary.decision_function(X) > 0)
+
+
+def test_fold_ensemble_without_probabilities_averages_decisions_or_votes():
+    """Check members without predict_proba: decision functions averaged
+    (binary and multiclass) and predict read from them; members with neither
+    method vote, ties going to the first class, as scipy's mode does."""
+    from scipy.stats import mode
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.multiclass import OutputCodeClassifier
+
+    from fairuse_estimators._variants import FoldEnsemble
+
+    X, y = _three_class_data(1)
+    for labels in (y % 2, y):
+        members = [
+            RidgeClassifier(alpha=a).fit(X[i::2], labels[i::2])
+            for i, a in ((0, 1.0), (1, 30.0))
+        ]
+        ensemble = FoldEnsemble(members)
+        assert not hasattr(ensemble, "predict_proba")
+        mean = (members[0].decision_function(X) + members[1].decision_function(X)) / 2
+        assert_allclose(ensemble.decision_function(X), mean)
+        expected = (mean > 0).astype(int) if mean.ndim == 1 else mean.argmax(axis=1)
+        assert_array_equal(ensemble.predict(X), expected)
+    lacking = RidgeClassifier().fit(X[y != 1], y[y != 1])
+    with pytest.raises(ValueError, match="learnt different classes"):
+        FoldEnsemble([members[0], lacking]).decision_function(X)
+    voters = [
+        OutputCodeClassifier(LogisticRegression(), random_state=s).fit(X[s::3], y[s::3])
+        for s in range(4)
+    ]
+    ensemble = FoldEnsemble(voters)
+    assert not hasattr(ensemble, "predict_proba")
+    assert not hasattr(ensemble, "decision_function")
+    votes = np.column_stack([v.predict(X) for v in voters])
+    assert_array_equal(ensemble.predict(X), mode(votes, axis=1).mode)
