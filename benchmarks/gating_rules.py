@@ -31,9 +31,15 @@ decoupled; among the allowed ones it takes the lowest risk):
   is significant at 0.1;
 - ``pooled variant``: a variant significantly better over all rows (Holm across
   variants) is allowed for every group whose own gain is not negative;
+- ``pooled variant, harm margin d``: the pooled test first; a variant that
+  passes it is adopted for each group whose own evidence shows a loss below
+  ``d`` (one-sided z-tests of non-inferiority, Holm across groups and
+  variants): a fixed sequence, so that adopting a variant for a group it
+  harms by more than ``d`` has probability at most 0.1;
 - ``bootstrap max-t``: Romano-Wolf step-down over the group's candidates with a
   studentized bootstrap of the error gains, at 0.1;
-- ``log loss holm``: paired t-tests of the per-row log loss at 0.1, Holm
+- ``log loss holm``: one-sided bootstrap-t tests of the per-row log loss (the
+  library's loss test) at 0.1, Holm
   across the group's candidates, with no worse error on the evidence;
 - ``log loss holm, min gain d``: the same, and the error gain on the evidence
   at least ``d`` (``d = 0.01`` is the library's default);
@@ -69,7 +75,7 @@ from fairuse_estimators._routing import route
 from fairuse_estimators._stats import (
     adjust_pvalues,
     check_test_options,
-    paired_t_pvalues,
+    loss_tests,
 )
 from fairuse_estimators._variants import encode_labels, variant_blocks
 from fairuse_estimators.datasets import list_datasets, load_dataset
@@ -77,7 +83,7 @@ from fairuse_estimators.datasets import list_datasets, load_dataset
 ALPHA = 0.1
 
 
-def fit_world(base, X, y, groups, seed):
+def fit_world(base, X, y, groups, seed, ensemble=False):
     """The stages of a fit with the earlier log-loss gate, their evidence kept.
 
     The same stages ``FairUseClassifier.fit`` runs, called one by one so that
@@ -98,6 +104,7 @@ def fit_world(base, X, y, groups, seed):
         "blocks": variant_blocks(encoding, group_ids),
         "params": {},
         "random_state": seed,
+        "ensemble": ensemble,
     }
     fitted = fit_evidence(
         base, features, codes, group_ids, encoding.n_groups, settings=settings
@@ -116,7 +123,7 @@ def fit_world(base, X, y, groups, seed):
     return fitted, risks, routes, encoding, classes, positions
 
 
-def collect(name, model, n_splits):
+def collect(name, model, n_splits, ensemble=False):
     """Evidence and test predictions of every split of one dataset."""
     bunch = load_dataset(name)
     X, y, groups = bunch.data, np.asarray(bunch.target), list(bunch.group_columns)
@@ -130,7 +137,7 @@ def collect(name, model, n_splits):
     for split, (train, test) in enumerate(splitter.split(X, key)):
         base = make_estimator(model, split)
         fitted, risks, routes, encoding, classes, positions = fit_world(
-            base, X.iloc[train], y[train], groups, split
+            base, X.iloc[train], y[train], groups, split, ensemble
         )
         evidence = fitted.evidence
         features, columns = split_columns(X.iloc[test], positions)
@@ -290,6 +297,41 @@ def rule_pooled(world):
     return _pick(world, allowed)
 
 
+def rule_pooled_protected(world, margin):
+    """A variant whose gain over all grouped rows is significant (exact
+    McNemar, Holm across the variants) is then adopted for each group whose
+    own evidence shows it loses less than ``margin`` (a one-sided z-test of
+    non-inferiority on the paired differences, Holm across the groups and
+    variants that reached this step). Tested in this fixed sequence, the
+    chance of adopting a variant for some group it harms by more than
+    ``margin`` stays at most alpha."""
+    wrong, ids, own = world["wrong"], world["group_ids"], world["own"]
+    rows = np.arange(len(ids))
+    grouped = ids >= 0
+    p = []
+    for j in range(own.shape[1]):
+        candidate = np.maximum(own[np.maximum(ids, 0), j], 0)
+        p.append(_mcnemar_p(wrong[0, grouped], wrong[candidate, rows][grouped]))
+    passed = np.flatnonzero(adjust_pvalues(np.asarray(p), "holm") <= ALPHA)
+    cells, p_harm = [], []
+    for j in passed:
+        for g in range(len(world["risks"])):
+            k = own[g, j]
+            if k not in _own(world, g):
+                continue
+            mine = ids == g
+            d = wrong[0, mine].astype(float) - wrong[k, mine]
+            se = max(np.sqrt(d.var(ddof=1) / len(d)), 0.5 / len(d))
+            cells.append((g, int(k)))
+            p_harm.append(norm.sf((d.mean() + margin) / se))
+    allowed = [[] for _ in range(len(world["risks"]))]
+    if cells:
+        for (g, k), q in zip(cells, adjust_pvalues(np.asarray(p_harm), "holm")):
+            if q <= ALPHA:
+                allowed[g].append(k)
+    return _pick(world, allowed)
+
+
 def rule_max_t(world, n_bootstrap=1000):
     rng = np.random.default_rng(0)
     wrong, ids = world["wrong"].astype(float), world["group_ids"]
@@ -322,7 +364,8 @@ def rule_max_t(world, n_bootstrap=1000):
 def rule_log_loss(world, min_gain=0.0):
     ids, m = world["group_ids"], len(world["risks"])
     comparisons = np.array([(g, 0, k) for g in range(m) for k in _own(world, g)])
-    p_all = paired_t_pvalues(world["losses"], ids, comparisons)
+    options = check_test_options("error", random_state=0)
+    p_all = loss_tests(world["losses"], ids, comparisons, options)
     p = []
     for g in range(m):
         mine = comparisons[:, 0] == g
@@ -348,6 +391,8 @@ RULES = {
     "mcnemar sequence": rule_sequence,
     "shrinkage": rule_shrinkage,
     "pooled variant": rule_pooled,
+    "pooled variant, harm margin 0.02": lambda w: rule_pooled_protected(w, 0.02),
+    "pooled variant, harm margin 0.05": lambda w: rule_pooled_protected(w, 0.05),
     "bootstrap max-t": rule_max_t,
     "log loss holm": rule_log_loss,
     "log loss holm, min gain 0.005": lambda w: rule_log_loss(w, 0.005),
@@ -413,11 +458,20 @@ def main():
     parser.add_argument("--splits", type=int, default=20)
     parser.add_argument("--model", default="logistic")
     parser.add_argument("--datasets", nargs="*", default=list_datasets())
+    parser.add_argument(
+        "--ensemble",
+        action="store_true",
+        help="score the fold models averaged (ensemble=True) on the test splits",
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     start = time.perf_counter()
-    data = {name: collect(name, args.model, args.splits) for name in args.datasets}
-    print(f"{args.model}, fitted in {time.perf_counter() - start:.0f} s")
+    data = {
+        name: collect(name, args.model, args.splits, args.ensemble)
+        for name in args.datasets
+    }
+    deployed = "fold ensemble" if args.ensemble else "refit"
+    print(f"{args.model} ({deployed}), fitted in {time.perf_counter() - start:.0f} s")
     slices = [(0, min(20, args.splits))]
     if args.splits > 20:
         slices.append((0, args.splits))

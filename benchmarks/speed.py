@@ -14,6 +14,10 @@ Sections (each prints ratios measured side by side in one run):
   one-hot pipeline (``ColumnTransformer(OneHotEncoder(groups), passthrough)``
   and the same base) on the same DataFrame, then the latency of one row at a
   time (the median of 200 interleaved calls each).
+- ``ensemble``: what deploying the fold models (``ensemble=True``) costs
+  against refitting (the default): fit time, ``predict_proba`` time on the
+  prediction rows and the size of the pickled model, for logistic regression
+  (n rows) and histogram gradient boosting (n / 5 rows).
 - ``memory``: peak resident memory on 1,000,000 x 20 float64, each in a fresh
   process: ``fit`` with 6 groups (goal 1 GB), ``fit`` then ``audit`` on the
   training rows with 64 groups (goal 2.5 GB for each; the audit's figure is
@@ -204,6 +208,39 @@ def predict(n_train, n_predict):
     print(f"  ratio {one_routed / one_usual:.2f} (goal <= 0.57)")
 
 
+def ensemble(n_train, n_predict):
+    import pickle
+
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X_new, _, _ = make_data(n_predict, seed=1)
+    print(f"ensemble: ensemble=True against refit; predict_proba on {n_predict:,}")
+    for base, n in (
+        (LogisticRegression(), n_train),
+        (HistGradientBoostingClassifier(random_state=0), n_train // 5),
+    ):
+        X, y, names = make_data(n)
+        fitted, fit_s, predict_s, size = {}, {}, {}, {}
+        for flag in (False, True):
+            clf = FairUseClassifier(
+                base, group_columns=names, routing="best", ensemble=flag,
+                random_state=0,
+            )  # fmt: skip
+            fit_s[flag], fitted[flag] = timed(clf.fit, X, y)
+            predict_s[flag] = min(
+                timed(fitted[flag].predict_proba, X_new)[0] for _ in range(3)
+            )
+            size[flag] = len(pickle.dumps(fitted[flag])) / 2**20
+        print(
+            f"  {type(base).__name__}, n={n:,}: fit {fit_s[False]:.2f} s refit vs "
+            f"{fit_s[True]:.2f} s ensemble ({fit_s[True] / fit_s[False]:.2f}x); "
+            f"predict {predict_s[False]:.2f} vs {predict_s[True]:.2f} s "
+            f"({predict_s[True] / predict_s[False]:.2f}x); pickled "
+            f"{size[False]:.1f} vs {size[True]:.1f} MB "
+            f"({size[True] / size[False]:.2f}x)"
+        )
+
+
 def single_row_latency(clf, pipeline, X_new, calls=200):
     """Median seconds of ``predict_proba`` on one row of ``X_new``, for the
     classifier and the pipeline, calls interleaved so load hits both alike."""
@@ -279,7 +316,7 @@ def scaling(sizes, group_counts):
             )
 
 
-SECTIONS = ("overhead", "parallel", "predict", "memory", "scaling")
+SECTIONS = ("overhead", "parallel", "predict", "ensemble", "memory", "scaling")
 
 
 def main():
@@ -306,6 +343,8 @@ def main():
             parallel(args.n)
         elif section == "predict":
             predict(args.n, args.predict_rows)
+        elif section == "ensemble":
+            ensemble(args.n, args.predict_rows)
         elif section == "memory":
             memory(args.memory_rows)
         elif section == "scaling":
