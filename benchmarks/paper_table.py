@@ -65,6 +65,7 @@ METHODS = {
     "DCP": "decoupled",
     "FairUse": "routed",
 }
+STANDARD = ("generic", "1Hot", "All", "DCP")
 COUNTS = [
     "rationality_gains",
     "rationality_violations",
@@ -164,6 +165,22 @@ def goals(means, raw):
         mine = raw[(raw.model == model) & (raw.metric == "error")]
         mine = mine[mine.method == "FairUse"]
         violations = int((mine.rationality_violations + mine.envy_violations).sum())
+        refit = model.removesuffix(", fold ensemble")
+        versus = ""
+        if refit != model and refit in set(means.model):
+            # The ensemble's routed model against the refitted standard ones.
+            others = means[(means.metric == "error") & (means.model == refit)]
+            other = others.set_index(["dataset", "method"])
+            shared = [d for d in datasets if d in set(others.dataset)]
+            best = {d: min(other.loc[(d, m), "risk"] for m in STANDARD) for d in shared}
+            versus = (
+                f"; against the best of the refitted {refit} generic/1Hot/All/DCP: "
+                + ", ".join(
+                    f"{d} {by.loc[(d, 'FairUse'), 'risk'] - best[d]:+.2f}"
+                    for d in shared
+                )
+                + " points"
+            )
         lines.append(
             f"- {model}, error: harmed groups per split summed over datasets "
             f"{harmed_fair:.2f} (FairUse) vs {harmed_onehot:.2f} (1Hot), ratio "
@@ -171,7 +188,7 @@ def goals(means, raw):
             "gap to the best of generic/1Hot/All/DCP: "
             + ", ".join(f"{d} {g:+.2f}" for d, g in gaps.items())
             + f" points (goal <= +1); significant violations on {len(mine)} test "
-            f"splits: {violations} (goal 0)."
+            f"splits: {violations} (goal 0){versus}."
         )
     return lines
 

@@ -230,13 +230,13 @@ def ensemble(n_train, n_predict):
             predict_s[flag] = min(
                 timed(fitted[flag].predict_proba, X_new)[0] for _ in range(3)
             )
-            size[flag] = len(pickle.dumps(fitted[flag])) / 2**20
+            size[flag] = len(pickle.dumps(fitted[flag])) / 2**10
         print(
             f"  {type(base).__name__}, n={n:,}: fit {fit_s[False]:.2f} s refit vs "
             f"{fit_s[True]:.2f} s ensemble ({fit_s[True] / fit_s[False]:.2f}x); "
             f"predict {predict_s[False]:.2f} vs {predict_s[True]:.2f} s "
             f"({predict_s[True] / predict_s[False]:.2f}x); pickled "
-            f"{size[False]:.1f} vs {size[True]:.1f} MB "
+            f"{size[False]:,.0f} vs {size[True]:,.0f} kB "
             f"({size[True] / size[False]:.2f}x)"
         )
 
