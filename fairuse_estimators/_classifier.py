@@ -198,7 +198,8 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
           worse than its members on average.
 
         Ignored with a holdout ``cv``, whose evaluated models are already
-        the deployed ones. The user guide's "Deployment" page gives the
+        the deployed ones, and without group columns, where the base is
+        fitted once on all rows. The user guide's "Deployment" page gives the
         measurements behind the default.
 
     routing : {"evidence", "best"}, default="evidence"
