@@ -149,44 +149,46 @@ def table(raw):
     )
 
 
+def _best_standard(means, model, metric):
+    """Each dataset's lowest risk among generic, 1Hot, All and DCP."""
+    rows = means[(means.metric == metric) & (means.model == model)]
+    by = rows.set_index(["dataset", "method"])
+    return {d: min(by.loc[(d, m), "risk"] for m in STANDARD) for d in rows.dataset}
+
+
 def goals(means, raw):
-    """Where the issue's goals stand, per model class, for metric 'error'."""
+    """Where the goals stand, per model class and metric: harm ratio, the gap
+    to the best standard method (and, for a fold ensemble, to the best
+    refitted one) and the significant violations of the routed model."""
     lines = []
-    for model, rows in means[means.metric == "error"].groupby("model", sort=False):
+    for (model, metric), rows in means.groupby(["model", "metric"], sort=False):
         by = rows.set_index(["dataset", "method"])
         datasets = rows.dataset.unique()
         harmed_fair = sum(by.loc[(d, "FairUse"), "harmed_groups"] for d in datasets)
         harmed_onehot = sum(by.loc[(d, "1Hot"), "harmed_groups"] for d in datasets)
-        gaps = {
-            d: by.loc[(d, "FairUse"), "risk"]
-            - min(by.loc[(d, m), "risk"] for m in ("generic", "1Hot", "All", "DCP"))
-            for d in datasets
-        }
-        mine = raw[(raw.model == model) & (raw.metric == "error")]
+        fair = {d: by.loc[(d, "FairUse"), "risk"] for d in datasets}
+        best = _best_standard(means, model, metric)
+        mine = raw[(raw.model == model) & (raw.metric == metric)]
         mine = mine[mine.method == "FairUse"]
         violations = int((mine.rationality_violations + mine.envy_violations).sum())
         refit = model.removesuffix(", fold ensemble")
         versus = ""
-        if refit != model and refit in set(means.model):
+        if refit != model and refit in set(means[means.metric == metric].model):
             # The ensemble's routed model against the refitted standard ones.
-            others = means[(means.metric == "error") & (means.model == refit)]
-            other = others.set_index(["dataset", "method"])
-            shared = [d for d in datasets if d in set(others.dataset)]
-            best = {d: min(other.loc[(d, m), "risk"] for m in STANDARD) for d in shared}
+            other = _best_standard(means, refit, metric)
             versus = (
                 f"; against the best of the refitted {refit} generic/1Hot/All/DCP: "
                 + ", ".join(
-                    f"{d} {by.loc[(d, 'FairUse'), 'risk'] - best[d]:+.2f}"
-                    for d in shared
+                    f"{d} {fair[d] - other[d]:+.2f}" for d in other if d in fair
                 )
                 + " points"
             )
         lines.append(
-            f"- {model}, error: harmed groups per split summed over datasets "
+            f"- {model}, {metric}: harmed groups per split summed over datasets "
             f"{harmed_fair:.2f} (FairUse) vs {harmed_onehot:.2f} (1Hot), ratio "
-            f"{harmed_fair / max(harmed_onehot, 1e-12):.2f} (goal <= 0.25); error "
+            f"{harmed_fair / max(harmed_onehot, 1e-12):.2f} (goal <= 0.25); {metric} "
             "gap to the best of generic/1Hot/All/DCP: "
-            + ", ".join(f"{d} {g:+.2f}" for d, g in gaps.items())
+            + ", ".join(f"{d} {fair[d] - best[d]:+.2f}" for d in datasets)
             + f" points (goal <= +1); significant violations on {len(mine)} test "
             f"splits: {violations} (goal 0){versus}."
         )
