@@ -124,6 +124,8 @@ def run(args):
         for model in args.models:
             start = time.perf_counter()
             for split, (train, test) in enumerate(splitter.split(X, key)):
+                if not args.split_range[0] <= split < args.split_range[1]:
+                    continue
                 for metric in args.metrics:
                     rows += run_split(
                         name, model, metric, split, train, test, X, y, groups, args
@@ -252,6 +254,15 @@ def _markdown_table(frame):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--splits", type=int, default=20)
+    parser.add_argument(
+        "--split-range",
+        type=int,
+        nargs=2,
+        default=(0, 10**9),
+        metavar=("START", "STOP"),
+        help="run only splits START to STOP - 1 of the --splits, so that a long "
+        "run can be cut into parts whose CSVs are joined with --from-csv",
+    )
     parser.add_argument("--datasets", nargs="*", default=list_datasets())
     parser.add_argument(
         "--models",
@@ -304,6 +315,8 @@ def main():
             parts.insert(1, "ensemble")
         if sorted(args.datasets) != sorted(list_datasets()):
             parts += args.datasets
+        if args.split_range[0] > 0 or args.split_range[1] < args.splits:
+            parts += ["splits", *map(str, args.split_range)]
         name = "_".join(parts)
         raw.to_csv(results / f"{name}.csv", index=False)
         print(f"wrote {results / f'{name}.csv'}")
