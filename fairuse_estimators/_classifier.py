@@ -199,8 +199,10 @@ class FairUseClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         Ignored with a holdout ``cv``, whose evaluated models are already
         the deployed ones, and without group columns, where the base is
-        fitted once on all rows. The user guide's "Deployment" page gives the
-        measurements behind the default.
+        fitted once on all rows. Refitting is the default: as good for the
+        default logistic regression, and cheaper to serve; on the bundled
+        data the fold ensembles lowered the routed error of gradient
+        boosting on every dataset (see the user guide's deployment page).
 
     routing : {"evidence", "best"}, default="evidence"
         How each group picks its candidate from the risks on its held-out
