@@ -274,14 +274,22 @@ def rule_shrinkage(world):
     return _pick(world, allowed)
 
 
-def rule_pooled(world):
+def _pooled_pvalues(world):
+    """Holm-adjusted exact McNemar p-values of each variant's gain over the
+    generic model on all grouped rows, each row scored by its own group's
+    candidate of the variant."""
     wrong, ids, own = world["wrong"], world["group_ids"], world["own"]
-    rows = np.arange(len(ids))
+    rows = np.flatnonzero(ids >= 0)
     p = []
     for j in range(own.shape[1]):
-        candidate = np.maximum(own[np.maximum(ids, 0), j], 0)
-        p.append(_mcnemar_p(wrong[0], wrong[candidate, rows]))
-    p = adjust_pvalues(np.asarray(p), "holm")
+        candidate = np.maximum(own[ids[rows], j], 0)
+        p.append(_mcnemar_p(wrong[0, rows], wrong[candidate, rows]))
+    return adjust_pvalues(np.asarray(p), "holm")
+
+
+def rule_pooled(world):
+    own = world["own"]
+    p = _pooled_pvalues(world)
     allowed = []
     for g in range(len(world["risks"])):
         risks = world["risks"][g]
@@ -306,13 +314,7 @@ def rule_pooled_protected(world, margin):
     chance of adopting a variant for some group it harms by more than
     ``margin`` stays at most alpha."""
     wrong, ids, own = world["wrong"], world["group_ids"], world["own"]
-    rows = np.arange(len(ids))
-    grouped = ids >= 0
-    p = []
-    for j in range(own.shape[1]):
-        candidate = np.maximum(own[np.maximum(ids, 0), j], 0)
-        p.append(_mcnemar_p(wrong[0, grouped], wrong[candidate, rows][grouped]))
-    passed = np.flatnonzero(adjust_pvalues(np.asarray(p), "holm") <= ALPHA)
+    passed = np.flatnonzero(_pooled_pvalues(world) <= ALPHA)
     cells, p_harm = [], []
     for j in passed:
         for g in range(len(world["risks"])):
