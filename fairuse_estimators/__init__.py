@@ -1,8 +1,9 @@
-"""Use group attributes in a classifier only where they help every group."""
+"""Use group attributes in a model only where they help every group."""
 
 from ._audit import audit_fair_use
 from ._classifier import FairUseClassifier
 from ._planner import minimum_detectable_gain, planned_power, required_group_size
+from ._regressor import FairUseRegressor
 from ._report import FairUseReport
 from ._scoring import make_fair_use_scorer, refit_without_violations
 from ._version import __version__
@@ -12,6 +13,7 @@ from .plotting import FairUseDisplay
 __all__ = [
     "FairUseClassifier",
     "FairUseDisplay",
+    "FairUseRegressor",
     "FairUseReport",
     "FairUseVersionWarning",
     "ManyGroupsWarning",

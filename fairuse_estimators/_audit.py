@@ -18,6 +18,7 @@ tested ordered pairs, at most ``m(m - 1)``).
 """
 
 import numpy as np
+from sklearn.base import is_regressor
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._evidence import score_reported
@@ -355,6 +356,24 @@ def encoded_labels(y, classes, whose):
     return codes
 
 
+def regression_values(y):
+    """The values of a continuous target, as floats; refused when they are
+    not numbers or not finite."""
+    try:
+        values = np.asarray(y, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            "y must hold numbers to audit a regressor; it holds values such as "
+            f"{np.asarray(y, dtype=object)[:3].tolist()!r}."
+        ) from error
+    if not np.isfinite(values).all():
+        raise ValueError(
+            f"y holds {int((~np.isfinite(values)).sum())} NaN or infinite "
+            "value(s); every audited row needs a finite target value."
+        )
+    return values
+
+
 def empty_report(metric):
     """The report of a classifier fitted without group columns."""
     return FairUseReport(
@@ -384,7 +403,8 @@ def audit_fair_use(
     *,
     group_columns,
     generic=None,
-    metric="error",
+    metric=None,
+    quantile=0.5,
     test="auto",
     alpha=0.1,
     correction="holm",
@@ -409,23 +429,30 @@ def audit_fair_use(
     Parameters
     ----------
     personalized : fitted estimator
-        Any fitted classifier (a Pipeline, say) that takes ``X`` with the
-        group columns inside.
+        Any fitted classifier or regressor (a Pipeline, say) that takes ``X``
+        with the group columns inside. A regressor (scikit-learn's
+        ``is_regressor``) is audited on the losses of a continuous target.
     X : {array-like, DataFrame} of shape (n_samples, n_features)
         Features with the group columns. Rows with a missing group value are
         left out of the audit and counted as withheld.
     y : array-like of shape (n_samples,)
-        True labels.
+        True labels, or true values for a regressor.
     group_columns : str, int or sequence of str or int
         Names (DataFrame input) or positions of the group columns.
     generic : fitted estimator, default=None
-        A classifier that takes ``X`` without the group columns. ``None``
-        audits envy-freeness only.
-    metric : str or callable, default="error"
-        Risk to compare (lower is better): ``"error"``, ``"fnr"``, ``"fpr"``,
-        ``"balanced_error"``, ``"auc"``, ``"ece"``, ``"log_loss"``,
-        ``"brier"``, an sklearn scorer or a per-row loss function, as in
-        :class:`~fairuse_estimators.FairUseClassifier`.
+        A model of the same task that takes ``X`` without the group columns.
+        ``None`` audits envy-freeness only.
+    metric : str or callable, default=None
+        Risk to compare (lower is better). For a classifier ``"error"`` (the
+        default), ``"fnr"``, ``"fpr"``, ``"balanced_error"``, ``"auc"``,
+        ``"ece"``, ``"log_loss"``, ``"brier"``, an sklearn scorer or a
+        per-row loss function, as in
+        :class:`~fairuse_estimators.FairUseClassifier`; for a regressor
+        ``"squared_error"`` (the default), ``"absolute_error"``,
+        ``"pinball"`` or ``"poisson"``, as in
+        :class:`~fairuse_estimators.FairUseRegressor`.
+    quantile : float in (0, 1), default=0.5
+        The quantile of ``metric="pinball"``.
     test : {"auto", "bootstrap", "mcnemar", "delong"}, default="auto"
         Paired test: ``"auto"`` is the exact McNemar test for ``error``,
         ``fnr`` and ``fpr``, DeLong's test for ``auc`` and the bootstrap
@@ -516,6 +543,8 @@ def audit_fair_use(
     male   60+        25 -0.040    untestable    untestable
            <60        77  0.000  inconclusive  inconclusive
     """
+    if metric is None:
+        metric = "squared_error" if is_regressor(personalized) else "error"
     options = check_test_options(
         metric, test, alpha, correction, n_bootstrap, random_state, family
     )
@@ -532,13 +561,10 @@ def audit_fair_use(
             f"{column_names!r}; there is no group to audit."
         )
     X_rows = X.iloc[rows] if hasattr(X, "iloc") else X[rows]
-    classes = _audit_classes(personalized, generic, y)
-    metric = resolve_metric(metric, classes)
-    for estimator in (personalized, generic):
-        if estimator is not None:
-            check_metric_support(metric, estimator, len(classes))
+    classes, metric, codes = _audited_target(
+        personalized, generic, y, rows, metric, quantile
+    )
     m = encoding.n_groups
-    codes = np.searchsorted(classes, y[rows])
     evidence = score_reported(
         personalized, generic, X_rows, positions, group_ids[rows], codes, classes,
         metric,
@@ -555,6 +581,19 @@ def audit_fair_use(
         estimated_by=f"{len(rows)} audited rows", has_generic=generic is not None,
         verbose=verbose,
     )  # fmt: skip
+
+
+def _audited_target(personalized, generic, y, rows, metric, quantile):
+    """The classes (``None`` for a regressor), the resolved metric and the
+    target of the audited ``rows``: label codes, or values."""
+    if is_regressor(personalized):
+        return None, resolve_metric(metric, None, quantile), regression_values(y[rows])
+    classes = _audit_classes(personalized, generic, y)
+    metric = resolve_metric(metric, classes)
+    for estimator in (personalized, generic):
+        if estimator is not None:
+            check_metric_support(metric, estimator, len(classes))
+    return classes, metric, np.searchsorted(classes, y[rows])
 
 
 def _check_audited(personalized, generic, X, y):

@@ -20,11 +20,9 @@ from typing import NamedTuple
 import numpy as np
 from sklearn import config_context
 from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, check_cv
-from sklearn.utils.metadata_routing import _routing_enabled, process_routing
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import _check_sample_weight
 
-from ._metrics import allocate_evidence, evidence_kind
+from ._metrics import allocate_evidence, evidence_kind, n_labels
 from ._pool import BLOCK_VARIANTS, build_pool, serving
 from ._variants import (
     candidate_model,
@@ -32,52 +30,9 @@ from ._variants import (
     fit_and_score,
     predict_evidence,
     row_weights,
-    sample_weight_key,
     stacked_evidence,
 )
 from .exceptions import caller_stacklevel
-
-# ------------------------------------------------------------- fit params
-
-
-def base_fit_params(meta, base, X, sample_weight, params):
-    """Sample-aligned parameters for every base fit of ``meta``'s ``base``.
-
-    With metadata routing enabled they are routed as requested; otherwise
-    ``sample_weight`` goes to every base fit whose ``fit`` accepts it, as in
-    :class:`~sklearn.calibration.CalibratedClassifierCV`, or to the last step
-    of a Pipeline base, as ``"<step>__sample_weight"``.
-    """
-    if _routing_enabled():
-        routed = process_routing(meta, "fit", sample_weight=sample_weight, **params)
-        _check_weight_values(routed.estimator.fit.get("sample_weight"))
-        return routed.estimator.fit
-    params = dict(params)
-    if sample_weight is not None:
-        key = sample_weight_key(base)
-        _check_weight_values(sample_weight)
-        params[key] = _check_sample_weight(sample_weight, X)
-    return params
-
-
-def _check_weight_values(sample_weight):
-    """Refuse negative weights and weights that are zero everywhere."""
-    if sample_weight is None:
-        return
-    weights = np.asarray(sample_weight)
-    if weights.dtype.kind not in "biuf":
-        return  # left to scikit-learn's own check, which names the problem
-    if (weights < 0).any():
-        raise ValueError(
-            f"sample_weight holds {int((weights < 0).sum())} negative value(s); "
-            "weights must be non-negative."
-        )
-    if weights.size and not weights.any():
-        raise ValueError(
-            "sample_weight is zero on every row, so no model can be fitted; give "
-            "some rows a positive weight."
-        )
-
 
 # ----------------------------------------------------------------- splits
 
@@ -100,6 +55,8 @@ def make_splits(cv, y, group_ids, n_classes, random_state=None):
     refit : bool
         ``False`` for a float holdout, whose evaluated models are deployed.
     """
+    if not n_classes:  # a continuous target: stratified by group alone
+        y, n_classes = np.zeros(len(y), dtype=np.intp), 1
     strata = (group_ids + 2) * n_classes + y
     holdout = isinstance(cv, Real) and not isinstance(cv, Integral)
     if holdout:
@@ -333,7 +290,7 @@ def fit_tasks(data, train, evaluate, keep):
     gated = isinstance(data.kind, tuple)
     common = {
         "kind": data.kind,
-        "classes": np.arange(data.n_classes),
+        "classes": np.arange(data.n_classes) if data.n_classes else None,
         "fit_params": data.params,
         "keep": keep,
     }
@@ -575,16 +532,19 @@ def fit_evidence(
     result : CrossFit
     """
     classes, variants = settings["classes"], tuple(settings["variants"])
-    n_classes, ensemble = len(classes), settings.get("ensemble", False)
+    n_classes, ensemble = n_labels(classes), settings.get("ensemble", False)
     splits, refit = settings.get("splits") or make_splits(
         settings["cv"], y, group_ids, n_classes, settings["random_state"]
     )
-    check_training_classes(y, group_ids, splits, refit, classes, n_groups)
+    if classes is not None:  # a continuous target has no classes to check
+        check_training_classes(y, group_ids, splits, refit, classes, n_groups)
     decoupled, notes = np.zeros(n_groups, dtype=bool), [""] * n_groups
     if "decoupled" in variants:
+        # A continuous target counts as one class: a group needs rows alone.
         decoupled, notes = decoupled_groups(
-            y, group_ids, splits, refit, (n_groups, n_classes),
-            settings["min_group_size"], row_weights(settings["params"]),
+            y if n_classes else np.zeros_like(group_ids), group_ids, splits,
+            refit, (n_groups, max(n_classes, 1)), settings["min_group_size"],
+            row_weights(settings["params"]),
         )  # fmt: skip
     pool = build_pool(variants, n_groups, decoupled)
     kind = evidence_kind(settings["metric"])
@@ -629,7 +589,8 @@ def score_pool(estimators, encoding, pool, X_features, y, group_ids, metric, n_c
         metric, y, group_ids, pool.n_groups, pool.size, n_classes
     )
     rows = np.flatnonzero(group_ids >= 0)
-    kind, classes = evidence_kind(metric), np.arange(n_classes)
+    kind = evidence_kind(metric)
+    classes = np.arange(n_classes) if n_classes else None
     # Candidates sharing a fitted model (a block variant's reported groups)
     # are scored in stacked calls.
     by_model = {}
@@ -673,7 +634,7 @@ def score_reported(personalized, generic, X, positions, group_ids, y, classes, m
     n_groups = int(group_ids.max()) + 1
     kind = evidence_kind(metric)
     evidence = allocate_evidence(
-        metric, y, group_ids, n_groups, n_groups + 1, len(classes)
+        metric, y, group_ids, n_groups, n_groups + 1, n_labels(classes)
     )
     if generic is not None:
         evidence.predictions[0] = predict_evidence(

@@ -23,7 +23,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import numpy as np
-from sklearn._loss._loss import CyHalfBinomialLoss
+from sklearn._loss._loss import CyHalfBinomialLoss, CyHalfSquaredError
 
 #: Exact types a model file may hold, by skops loader. These are the objects
 #: ``fairuse fit`` writes for each of its estimators (see
@@ -35,6 +35,7 @@ TRUSTED_TYPES = {
     "ObjectNode": frozenset(
         {
             "fairuse_estimators._classifier.FairUseClassifier",
+            "fairuse_estimators._regressor.FairUseRegressor",
             "fairuse_estimators._groups.GroupEncoding",
             "fairuse_estimators._report.FairUseReport",
             "fairuse_estimators._variants.FoldEnsemble",
@@ -57,6 +58,21 @@ TRUSTED_TYPES = {
             "sklearn._loss.loss.HalfBinomialLoss",
             "sklearn._loss.link.LogitLink",
             "sklearn._loss.link.Interval",
+            # The regressors of the command line's named estimators.
+            "sklearn.linear_model._ridge.Ridge",
+            "sklearn.ensemble._forest.RandomForestRegressor",
+            "sklearn.tree._classes.DecisionTreeRegressor",
+            "sklearn.neural_network._multilayer_perceptron.MLPRegressor",
+            "sklearn.ensemble._hist_gradient_boosting.gradient_boosting."
+            "HistGradientBoostingRegressor",
+            "sklearn._loss.loss.HalfSquaredError",
+            "sklearn._loss.link.IdentityLink",
+            # ... and those fitted for metric="poisson" or "pinball".
+            "sklearn.linear_model._glm.glm.PoissonRegressor",
+            "sklearn.linear_model._quantile.QuantileRegressor",
+            "sklearn._loss.loss.HalfPoissonLoss",
+            "sklearn._loss.loss.PinballLoss",
+            "sklearn._loss.link.LogLink",
         }
     ),
     "TreeNode": frozenset({"sklearn.tree._tree.Tree"}),
@@ -67,6 +83,11 @@ TRUSTED_TYPES = {
         {
             "sklearn._loss._loss.CyHalfBinomialLoss",
             f"{CyHalfBinomialLoss.__module__}.CyHalfBinomialLoss",
+            *(
+                f"{module}.{loss}"
+                for module in ("sklearn._loss._loss", CyHalfSquaredError.__module__)
+                for loss in ("CyHalfSquaredError", "CyHalfPoissonLoss", "CyPinballLoss")
+            ),
         }
     ),
     "NdArrayNode": frozenset(

@@ -8,12 +8,15 @@ gain, route, verdict, table and plot reads: risks are unweighted averages over
 the individuals of each group, as in the fair-use conditions. Labels are
 encoded as integers ``0 .. n_classes - 1``.
 
-Predictions come in three kinds, chosen by :func:`evidence_kind`:
+Predictions come in four kinds, chosen by :func:`evidence_kind`:
 
 - ``"label"``: predicted class codes, shape ``(C, n)`` (for ``error``);
 - ``"score"``: a continuous score for the positive class, shape ``(C, n)``
   (for ``auc``);
-- ``"proba"``: class probabilities, shape ``(C, n, n_classes)``.
+- ``"proba"``: class probabilities, shape ``(C, n, n_classes)``;
+- ``"value"``: predicted values of a continuous target, shape ``(C, n)``
+  (for the regression losses of :data:`REGRESSION_METRICS`, with ``y`` the
+  target itself rather than codes).
 
 Besides the named metrics, a user's metric is a per-row loss of the predicted
 labels (:class:`RowLoss`, the mean of its losses over a group's rows) or an
@@ -21,217 +24,55 @@ sklearn scorer of a whole group (:class:`GroupScorer`, whose risk is minus
 its score); :func:`resolve_metric` makes one from the ``metric`` parameter.
 """
 
-import inspect
-import warnings
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import xlogy
 from scipy.stats import rankdata
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.utils._available_if import available_if
+
+from ._losses import GroupScorer, Pinball, RowLoss
 
 METRICS = ("error", "auc", "ece", "log_loss", "brier", "fnr", "fpr", "balanced_error")
+#: Per-row losses of a continuous target: sklearn's mean squared error, mean
+#: absolute error, mean pinball loss (at a quantile, see :class:`Pinball`) and
+#: mean Poisson deviance are their means over a group's rows.
+REGRESSION_METRICS = ("squared_error", "absolute_error", "pinball", "poisson")
 #: Error rates on the rows of one class, by the code of that class: the
 #: false-negative rate (1 - sensitivity) on the positives, the false-positive
 #: rate (1 - specificity) on the negatives.
 ON_CLASS = {"fnr": 1, "fpr": 0}
 #: Named metrics that are the mean of a per-row loss over a group's rows.
-MEANS = ("error", "log_loss", "brier", "balanced_error", *ON_CLASS)
+MEANS = (
+    "error", "log_loss", "brier", "balanced_error", *ON_CLASS, *REGRESSION_METRICS
+)  # fmt: skip
 N_ECE_BINS = 10
 #: About how many predictions :func:`group_risks` gathers at once.
 CHUNK = 2**22
 
 
-class RowLoss:
-    """A user's per-row loss of the predicted labels: ``func(y_true, y_pred)``
-    returns one loss per row (lower is better); a group's risk is their mean.
+def resolve_metric(metric, classes, quantile=0.5):
+    """The metric a fit or an audit computes: a named metric as is (for
+    ``"pinball"``, a :class:`Pinball` at ``quantile``), a scorer as a
+    :class:`GroupScorer`, any other callable as a :class:`RowLoss`.
 
-    Parameters
-    ----------
-    func : callable
-    classes : ndarray
-        The labels the codes of the evidence stand for; ``func`` sees labels.
-    """
-
-    kind = "label"
-    higher_is_better = False
-
-    def __init__(self, func, classes):
-        self.func, self.classes = func, np.asarray(classes)
-        self.name = getattr(func, "__name__", type(func).__name__)
-
-    def __str__(self):
-        return self.name
-
-    def losses(self, y, predictions):
-        """Loss of every candidate on every row, shape ``(C, n)``."""
-        y_true = self.classes[y]
-        out = np.empty(predictions.shape, dtype=float)
-        for c, predicted in enumerate(predictions):
-            out[c] = self._checked(self.func(y_true, self.classes[predicted]), len(y))
-        return out
-
-    def _checked(self, values, n):
-        values = np.asarray(values, dtype=float)
-        if values.shape != (n,):
-            raise ValueError(
-                f"metric={self.name} must return one loss per row, an array of "
-                f"shape ({n},); it returned shape {values.shape}. Pass a metric "
-                "of a whole group, such as sklearn.metrics.recall_score, as "
-                "metric=make_scorer(recall_score)."
-            )
-        if not np.isfinite(values).all():
-            raise ValueError(
-                f"metric={self.name} returned a NaN or infinite loss; every "
-                "per-row loss must be finite."
-            )
-        return values
-
-    def check(self):
-        """Raise now, with the reason, if ``func`` is no per-row loss."""
-        codes = np.arange(len(self.classes))
-        try:
-            self.losses(codes, codes[None])
-        except Exception as error:
-            if str(error).startswith(f"metric={self.name}"):
-                raise
-            raise ValueError(
-                f"metric={self.name} failed when called as loss(y_true, y_pred) "
-                f"on the labels {self.classes.tolist()!r}: {error} A per-row loss "
-                "returns one loss per row; pass a metric of a whole group, such "
-                "as sklearn.metrics.recall_score, as metric=make_scorer(...)."
-            ) from error
-
-
-class _Stored(ClassifierMixin, BaseEstimator):
-    """Stored predictions of one candidate, looked up by row position, so that
-    a scorer scores them through the public scorer interface."""
-
-    def __init__(self, classes, values, kind):
-        self.classes, self.values, self.kind = classes, values, kind
-        self.classes_ = classes
-
-    def __sklearn_is_fitted__(self):
-        return True
-
-    def predict(self, X):
-        rows = np.asarray(X)[:, 0]
-        values = self.values[rows]
-        if self.kind == "label":
-            return self.classes_[values]
-        return self.classes_[values.argmax(axis=1)]
-
-    @available_if(lambda self: self.kind == "proba")
-    def predict_proba(self, X):
-        return self.values[np.asarray(X)[:, 0]]
-
-    @available_if(lambda self: self.kind == "score")
-    def decision_function(self, X):
-        return self.values[np.asarray(X)[:, 0]]
-
-
-class GroupScorer:
-    """An sklearn scorer of a whole group (higher is better); the risk of a
-    candidate on a group is minus its score on the group's rows, ``nan``
-    where the scorer is undefined (it raised a ``ValueError``). A scorer of a
-    loss (``greater_is_better=False``) has the loss itself as its risk, and
-    is shown as a loss.
-
-    Scorers on probabilities (``response_method`` holding
-    ``"predict_proba"``) are scored on ``predict_proba``, scorers on
-    ``"decision_function"`` alone on the positive class's score (binary
-    targets), the others on ``predict``. Bootstrap replicates call the
-    scorer with the resampling counts as ``sample_weight``.
-
-    Parameters
-    ----------
-    scorer : callable
-        ``scorer(estimator, X, y, sample_weight=None)``, as made by
-        :func:`sklearn.metrics.make_scorer` or :func:`sklearn.metrics.get_scorer`.
-    classes : ndarray
-    """
-
-    def __init__(self, scorer, classes):
-        self.scorer, self.classes = scorer, np.asarray(classes)
-        method = getattr(scorer, "_response_method", "predict")
-        methods = (method,) if isinstance(method, str) else tuple(method)
-        self.kind = "label"
-        if "predict_proba" in methods:
-            self.kind = "proba"
-        elif "decision_function" in methods:
-            self.kind = "score"
-        func = getattr(scorer, "_score_func", scorer)
-        name = getattr(func, "__name__", type(scorer).__name__)
-        arguments = ", ".join(
-            f"{k}={v!r}" for k, v in getattr(scorer, "_kwargs", {}).items()
-        )
-        self.name = f"{name}({arguments})" if arguments else name
-        # A loss made a scorer by greater_is_better=False: its risk is the
-        # loss itself, shown as such (lower is better).
-        self.higher_is_better = getattr(scorer, "_sign", 1) > 0
-        self.error = ""
-
-    def __str__(self):
-        return self.name
-
-    def score(self, y, predictions, weights=None):
-        """Minus the score of every candidate on these rows, shape ``(C,)``."""
-        y_true, rows = self.classes[y], np.arange(len(y))[:, None]
-        risks = np.full(len(predictions), np.nan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UndefinedMetricWarning)
-            for c, values in enumerate(predictions):
-                stored = _Stored(self.classes, values, self.kind)
-                # A ValueError: undefined on these rows (a single class, say).
-                try:
-                    score = self.scorer(stored, rows, y_true, sample_weight=weights)
-                except ValueError as error:
-                    self.error = str(error)
-                    continue
-                risks[c] = -score
-        return risks
-
-    def replicates(self, y, predictions):
-        """Function from resampling counts ``(B, n)`` to risks ``(B, C)``."""
-
-        def risk(counts):
-            return np.vstack([self.score(y, predictions, w) for w in counts])
-
-        return risk
-
-    def check(self):
-        """Raise now, with the reason, if the scorer cannot score a group."""
-        func = getattr(self.scorer, "_score_func", None)
-        if (
-            func is not None
-            and "sample_weight" not in inspect.signature(func).parameters
-        ):
-            raise ValueError(
-                f"metric={self.name} cannot be tested: its function takes no "
-                "sample_weight, which the bootstrap needs to resample a group's "
-                "rows. Wrap it in a function that accepts sample_weight."
-            )
-
-
-def resolve_metric(metric, classes):
-    """The metric a fit or an audit computes: a named metric as is, a scorer
-    as a :class:`GroupScorer`, any other callable as a :class:`RowLoss`.
+    ``classes`` are the labels of a classification target, ``None`` for a
+    continuous target, whose named metrics are :data:`REGRESSION_METRICS`.
 
     Raises
     ------
     ValueError
-        For a name outside :data:`METRICS`, or a callable that cannot serve.
+        For a name outside the task's metrics, or a callable that cannot serve.
     """
-    if isinstance(metric, RowLoss | GroupScorer):
+    if isinstance(metric, RowLoss | GroupScorer | Pinball):
         return metric
     if isinstance(metric, str):
-        if metric not in METRICS:
+        names = REGRESSION_METRICS if classes is None else METRICS
+        if metric not in names:
             raise ValueError(
-                f"metric must be one of {METRICS}, a per-row loss function or an "
+                f"metric must be one of {names}, a per-row loss function or an "
                 f"sklearn scorer; got {metric!r}."
             )
-        return metric
+        return Pinball(quantile) if metric == "pinball" else metric
     if not callable(metric):
         raise TypeError(
             "metric must be a name, a per-row loss function loss(y_true, y_pred) "
@@ -239,9 +80,15 @@ def resolve_metric(metric, classes):
         )
     scorer = hasattr(metric, "_score_func") and hasattr(metric, "_sign")
     resolved = (GroupScorer if scorer else RowLoss)(metric, classes)
-    if len(resolved.classes):
+    if classes is None or len(resolved.classes):
         resolved.check()
     return resolved
+
+
+def n_labels(classes):
+    """Number of classes of a target: ``0`` for a continuous one, whose
+    ``classes`` are ``None``."""
+    return 0 if classes is None else len(classes)
 
 
 def metric_name(metric):
@@ -257,14 +104,15 @@ def higher_is_better(metric):
 
 def is_mean(metric):
     """Whether a group's risk is the mean of per-row losses over its rows."""
-    return metric in MEANS or isinstance(metric, RowLoss)
+    return metric in MEANS or isinstance(metric, RowLoss | Pinball)
 
 
 def base_metric(metric):
     """The named metric ``metric`` is computed as: ``"error"`` for the error
-    rates on one class, ``"custom"`` for a user's metric."""
+    rates on one class, ``"pinball"`` at any quantile, ``"custom"`` for a
+    user's metric."""
     if not isinstance(metric, str):
-        return "custom"
+        return getattr(metric, "base", "custom")
     return "error" if metric in ON_CLASS else metric
 
 
@@ -375,6 +223,8 @@ def evidence_kind(metric):
     """Return the kind of predictions the risk ``metric`` is computed from."""
     if not isinstance(metric, str):
         return metric.kind
+    if metric in REGRESSION_METRICS:
+        return "value"
     kinds = {"error": "label", "auc": "score", "balanced_error": "label"}
     return kinds.get(base_metric(metric), "proba")
 
@@ -523,8 +373,10 @@ def _balanced_error(y, labels, group_ids, n_groups):
 
 def row_losses(metric, y, evidence):
     """Per-row losses of each candidate for a decomposable metric, shape (C, n)."""
-    if isinstance(metric, RowLoss):
+    if isinstance(metric, RowLoss | Pinball):
         return metric.losses(y, evidence)
+    if metric in REGRESSION_METRICS:
+        return _regression_losses(metric, y, evidence)
     if base_metric(metric) == "error":
         return (evidence != y).astype(float)
     if metric == "balanced_error":
@@ -545,6 +397,24 @@ def row_losses(metric, y, evidence):
         # class alone, half the two-class sum.
         return losses / 2 if evidence.shape[2] == 2 else losses
     raise ValueError(f"The metric {metric!r} is not decomposable into row losses.")
+
+
+def _regression_losses(metric, y, predictions):
+    """Per-row squared error, absolute error or Poisson deviance, (C, n)."""
+    residual = y - predictions
+    if metric == "squared_error":
+        return residual**2
+    if metric == "absolute_error":
+        return np.abs(residual)
+    if (predictions <= 0).any():
+        raise ValueError(
+            "metric='poisson' needs positive predictions, but a candidate "
+            f"predicted {predictions.min():.4g} on rows it did not train on. Use a "
+            "base estimator with a log link, such as PoissonRegressor or "
+            "HistGradientBoostingRegressor(loss='poisson')."
+        )
+    # 2 (y log(y / mu) - y + mu), with y log y = 0 at y = 0.
+    return 2 * (xlogy(y, y) - xlogy(y, predictions) + predictions - y)
 
 
 def ece_parts(y, proba):

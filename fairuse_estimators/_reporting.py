@@ -38,7 +38,7 @@ from ._levels import (
     score_sources,
     union,
 )
-from ._metrics import risk_matrix
+from ._metrics import n_labels, risk_matrix
 from ._pool import Pool, audited_models
 from ._routing import route, routing_notes, with_selected
 from ._stats import FIELD, adjust_pvalues, paired_tests, verdicts
@@ -337,7 +337,11 @@ def fit_partial(base, X, y, columns, names, settings, options, routing, **run):
             "that no row completes, or fit on rows that report every column."
         )
     splits = make_splits(
-        settings["cv"], y, full_ids, len(settings["classes"]), settings["random_state"]
+        settings["cv"],
+        y,
+        full_ids,
+        n_labels(settings["classes"]),
+        settings["random_state"],
     )
     levels, estimated_by = fit_levels(
         base, X, y, columns, names, {**settings, "splits": splits}, **run

@@ -45,6 +45,7 @@ from ._bootstrap import StudentBounds, bootstrap_risks, mean_tests, percentile
 from ._metrics import (
     METRICS,
     ON_CLASS,
+    REGRESSION_METRICS,
     base_metric,
     is_mean,
     metric_name,
@@ -157,8 +158,10 @@ def check_test_options(
         Naming the option, when a value lies outside :data:`TEST_CONSTRAINTS`
         or the test does not apply to ``metric``.
     """
-    if isinstance(metric, str) and metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}; got {metric!r}.")
+    if isinstance(metric, str) and metric not in METRICS + REGRESSION_METRICS:
+        raise ValueError(
+            f"metric must be one of {METRICS + REGRESSION_METRICS}; got {metric!r}."
+        )
     if isinstance(alpha, bool) or not _satisfies("alpha", alpha):
         raise ValueError(f"alpha must be a number in (0, 1); got {alpha!r}.")
     if isinstance(n_bootstrap, bool) or not _satisfies("n_bootstrap", n_bootstrap):

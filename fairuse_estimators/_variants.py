@@ -19,9 +19,14 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import get_tags
+from sklearn.utils.metadata_routing import _routing_enabled, process_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_method_params, has_fit_parameter
+from sklearn.utils.validation import (
+    _check_method_params,
+    _check_sample_weight,
+    has_fit_parameter,
+)
 
 from ._metrics import check_metric_support, label_dtype, row_losses
 from ._threads import one_blas_thread
@@ -131,6 +136,45 @@ def encode_class_weights(estimator, classes):
     return clone(estimator).set_params(**encoded) if encoded else estimator
 
 
+def base_fit_params(meta, base, X, sample_weight, params):
+    """Sample-aligned parameters for every base fit of ``meta``'s ``base``.
+
+    With metadata routing enabled they are routed as requested; otherwise
+    ``sample_weight`` goes to every base fit whose ``fit`` accepts it, as in
+    :class:`~sklearn.calibration.CalibratedClassifierCV`, or to the last step
+    of a Pipeline base, as ``"<step>__sample_weight"``.
+    """
+    if _routing_enabled():
+        routed = process_routing(meta, "fit", sample_weight=sample_weight, **params)
+        _check_weight_values(routed.estimator.fit.get("sample_weight"))
+        return routed.estimator.fit
+    params = dict(params)
+    if sample_weight is not None:
+        key = sample_weight_key(base)
+        _check_weight_values(sample_weight)
+        params[key] = _check_sample_weight(sample_weight, X)
+    return params
+
+
+def _check_weight_values(sample_weight):
+    """Refuse negative weights and weights that are zero everywhere."""
+    if sample_weight is None:
+        return
+    weights = np.asarray(sample_weight)
+    if weights.dtype.kind not in "biuf":
+        return  # left to scikit-learn's own check, which names the problem
+    if (weights < 0).any():
+        raise ValueError(
+            f"sample_weight holds {int((weights < 0).sum())} negative value(s); "
+            "weights must be non-negative."
+        )
+    if weights.size and not weights.any():
+        raise ValueError(
+            "sample_weight is zero on every row, so no model can be fitted; give "
+            "some rows a positive weight."
+        )
+
+
 def sample_weight_key(base):
     """The fit parameter that weights the rows of a fit of ``base`` without
     metadata routing.
@@ -169,21 +213,26 @@ def base_tags(tags, base):
     own = get_tags(base)
     tags.input_tags.allow_nan = own.input_tags.allow_nan
     tags.input_tags.sparse = False
-    if own.classifier_tags is not None:  # None for a regressor base
+    if own.classifier_tags is not None and tags.classifier_tags is not None:
         tags.classifier_tags.multi_class = own.classifier_tags.multi_class
         tags.classifier_tags.poor_score = own.classifier_tags.poor_score
     return tags
 
 
-def check_base(base, metric, n_classes, gate_loss):
+def check_base(base, metric, n_classes, gate_loss, task="classifier"):
     """Refuse a base estimator that cannot give what ``metric`` and the gate
-    need."""
+    need; ``task`` is ``"classifier"`` or ``"regressor"``."""
     kind = get_tags(base).estimator_type
-    if kind not in (None, "classifier"):
-        raise TypeError(
-            f"estimator must be a classifier; got {type(base).__name__}, a "
-            f"{kind}. Its predictions would not be class labels."
+    if kind not in (None, task):
+        what = (
+            "class labels" if task == "classifier" else "values of a continuous target"
         )
+        raise TypeError(
+            f"estimator must be a {task}; got {type(base).__name__}, a "
+            f"{kind}. Its predictions would not be {what}."
+        )
+    if task == "regressor":
+        return
     check_metric_support(metric, base, n_classes)
     if gate_loss in LOSS_KINDS and not hasattr(base, "predict_proba"):
         raise ValueError(
@@ -236,7 +285,7 @@ def predict_candidates(estimators, encoding, pool, candidates, X, method, n_clas
             matrix = design(X, rows, row)
         result = getattr(model, method)(matrix)
         if output is None:
-            dtype = np.intp if method == "predict" else float
+            dtype = np.intp if method == "predict" and n_classes else float
             output = np.empty((len(candidates), *result.shape[1:]), dtype)
         if method == "predict_proba":
             classes = np.asarray(model.classes_)
@@ -310,8 +359,13 @@ def predict_evidence(estimator, X, kind, classes):
     ``kind`` is ``"label"`` (class codes, ``-1`` for a label outside
     ``classes``), ``"score"`` (a continuous score for ``classes[1]``) or
     ``"proba"`` (probabilities of every class, zero for a class the
-    estimator never saw).
+    estimator never saw); ``"value"`` is a regressor's predicted values.
     """
+    if kind == "value":
+        values = np.asarray(estimator.predict(X), dtype=float)
+        return (
+            values.reshape(-1) if values.ndim == 2 and values.shape[1] == 1 else values
+        )
     if kind == "label":
         return encode_labels(estimator.predict(X), classes).astype(
             label_dtype(len(classes))
@@ -488,7 +542,9 @@ def stack(X, entries):
 
 def _members_have(name):
     def check(self):
-        return all(hasattr(m, name) for m in self.estimators_)
+        return hasattr(self, "classes_") and all(
+            hasattr(m, name) for m in self.estimators_
+        )
 
     return check
 
@@ -506,23 +562,27 @@ class FoldEnsemble:
     the Brier score the average scores no worse than its members do on
     average, by convexity.
 
+    Fold models of a continuous target (regressors) predict the mean of
+    their predictions, as :class:`~sklearn.ensemble.VotingRegressor` does.
+
     Parameters
     ----------
-    estimators : list of fitted classifiers
-        The fold models, trained on encoded labels ``0..k-1``.
+    estimators : list of fitted classifiers or regressors
+        The fold models; classifiers trained on encoded labels ``0..k-1``.
 
     Attributes
     ----------
-    estimators_ : list of fitted classifiers
+    estimators_ : list of fitted estimators
     classes_ : ndarray of int
-        The labels any member learnt, sorted.
+        The labels any member learnt, sorted (classifiers only).
     """
 
     def __init__(self, estimators):
         self.estimators_ = list(estimators)
-        self.classes_ = np.unique(
-            np.concatenate([np.asarray(m.classes_) for m in self.estimators_])
-        )
+        if all(hasattr(m, "classes_") for m in self.estimators_):
+            self.classes_ = np.unique(
+                np.concatenate([np.asarray(m.classes_) for m in self.estimators_])
+            )
 
     @available_if(_members_have("predict_proba"))
     def predict_proba(self, X):
@@ -556,7 +616,10 @@ class FoldEnsemble:
 
     def predict(self, X):
         """The class of the highest averaged probability (or decision
-        function, or the most votes), among ``classes_``."""
+        function, or the most votes), among ``classes_``; for regressors the
+        mean of their predictions."""
+        if not hasattr(self, "classes_"):
+            return sum(m.predict(X) for m in self.estimators_) / len(self.estimators_)
         if hasattr(self, "predict_proba"):
             return self.classes_[self.predict_proba(X).argmax(axis=1)]
         if hasattr(self, "decision_function"):

@@ -226,10 +226,10 @@ def fit_on_routing_evidence(clf, X, y):
     """
     from unittest import mock
 
-    from fairuse_estimators import _classifier, _routing
+    from fairuse_estimators import _meta, _routing
     from fairuse_estimators._audit import fair_use_statistics
 
-    with mock.patch.object(_classifier, "route", wraps=_routing.route) as stage:
+    with mock.patch.object(_meta, "route", wraps=_routing.route) as stage:
         clf.fit(X, y)
     _, evidence, risks, _, options = stage.call_args_list[0].args[:5]
     statistics = fair_use_statistics(evidence, risks, clf._route[None], options)

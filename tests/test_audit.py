@@ -23,7 +23,7 @@ from sklearn.tree import DecisionTreeClassifier
 from fairuse_estimators import (
     FairUseClassifier,
     __version__,
-    _classifier,
+    _meta,
     audit_fair_use,
 )
 from fairuse_estimators._pool import own_candidates
@@ -466,7 +466,7 @@ def _gate_inputs(clf, X, y, monkeypatch):
         seen.append(evidence)
         return route(routing, evidence, *args, **kwargs)
 
-    monkeypatch.setattr(_classifier, "route", keep)
+    monkeypatch.setattr(_meta, "route", keep)
     clf.fit(X, y)
     monkeypatch.undo()
     evidence = seen[0]  # the full evidence; the routes out of fold come after

@@ -19,6 +19,7 @@ LAYERS = [
     ["_version", "exceptions", "_files", "_threads"],
     ["_groups"],
     ["_pool"],
+    ["_losses"],
     ["_metrics"],
     ["_variants", "_bootstrap", "_power"],
     ["_stats"],
@@ -32,8 +33,9 @@ LAYERS = [
     ["_tree"],
     ["_reporting"],
     ["_estimators", "datasets"],
-    ["_classifier", "plotting"],
-    ["_scoring", "_model_files", "_demo"],
+    ["_meta"],
+    ["_classifier", "_regressor", "plotting"],
+    ["_scoring", "_model_files", "_demo", "_options"],
     ["cli", "__init__"],
 ]
 VIEWS = {"_text", "_figures", "_html"}

@@ -1,10 +1,10 @@
-"""scikit-learn's estimator checks on FairUseClassifier."""
+"""scikit-learn's estimator checks on FairUseClassifier and FairUseRegressor."""
 
 import pytest
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fairuse_estimators import FairUseClassifier
+from fairuse_estimators import FairUseClassifier, FairUseRegressor
 
 ESTIMATORS = [
     FairUseClassifier(LogisticRegression(), group_columns=None),
@@ -28,6 +28,16 @@ ESTIMATORS = [
         reporting="sequential",
         random_state=0,
     ),  # fmt: skip
+    FairUseRegressor(LinearRegression(), group_columns=None),
+    FairUseRegressor(LinearRegression(), group_columns=[0], cv=3, random_state=0),
+    FairUseRegressor(
+        LinearRegression(),
+        group_columns=[0],
+        cv=3,
+        routing="best",
+        ensemble=True,
+        random_state=0,
+    ),  # fmt: skip
 ]
 
 
@@ -45,7 +55,7 @@ def _expected_failed_checks(estimator):
             "not the message of a failed float conversion"
         ),
     }
-    if estimator.routing == "evidence":
+    if estimator.routing == "evidence" and isinstance(estimator, FairUseClassifier):
         expected["check_classifiers_train"] = (
             "column 0 makes every row its own group; no single row is significant "
             "evidence, so every group keeps the generic model, which does not see "
@@ -61,5 +71,5 @@ def _expected_failed_checks(estimator):
 @pytest.mark.filterwarnings("ignore::fairuse_estimators.exceptions.ManyGroupsWarning")
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
-    """Check that FairUseClassifier passes scikit-learn's estimator checks."""
+    """Check that both estimators pass scikit-learn's estimator checks."""
     check(estimator)
