@@ -13,9 +13,11 @@ from fairuse_estimators.datasets import (
     load_aids,
     load_csv,
     load_dataset,
+    load_diabetes,
     load_flchain,
     load_heart,
     load_whas500,
+    load_whas500_los,
 )
 
 # What the shared data README documents for each file: rows, feature columns
@@ -61,6 +63,27 @@ EXPECTED = {
         license="License: Unclear",
         citation="Hammer",
     ),
+    # Regression sets: positives is the target's sum.
+    "diabetes": dict(
+        loader=load_diabetes,
+        n_rows=442,
+        n_features=8,
+        positives=67243.0,
+        levels={"sex": ["1", "2"], "age_group": ["50+", "<50"]},
+        smallest_group=83,
+        license="BSD-3-Clause",
+        citation="Efron",
+    ),
+    "whas500_los": dict(
+        loader=load_whas500_los,
+        n_rows=500,
+        n_features=11,
+        positives=3058.0,
+        levels={"sex": ["female", "male"], "age_group": ["60-79", "80+", "<60"]},
+        smallest_group=32,
+        license="License: Unclear",
+        citation="Hosmer",
+    ),
 }
 NAMES = sorted(EXPECTED)
 
@@ -78,9 +101,14 @@ def test_loaders_bunch_shapes_and_target(name):
     assert_array_equal(bunch.feature_names, bunch.data.columns)
     assert bunch.target.name == "target"
     assert bunch.target.sum() == expected["positives"]
-    assert set(bunch.target.unique()) == {0, 1}
-    assert_array_equal(bunch.target_names, ["no event", "event"])
     assert bunch.filename == f"{name}.csv"
+    if bunch.task == "regression":
+        assert bunch.target_names is None
+        assert bunch.target.dtype == float and bunch.target.nunique() > 10
+    else:
+        assert bunch.task == "classification"
+        assert set(bunch.target.unique()) == {0, 1}
+        assert_array_equal(bunch.target_names, ["no event", "event"])
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -107,7 +135,10 @@ def test_loaders_dtypes_without_missing_values(name):
     assert all(pd.api.types.is_numeric_dtype(dtype) for dtype in features.dtypes)
     for column in bunch.group_columns:
         assert pd.api.types.is_string_dtype(bunch.data[column])
-    assert pd.api.types.is_integer_dtype(bunch.target)
+    if bunch.task == "classification":
+        assert pd.api.types.is_integer_dtype(bunch.target)
+    else:
+        assert np.isfinite(bunch.target).all()
     assert not bunch.frame.isna().any().any()
 
 
@@ -173,7 +204,7 @@ def test_load_dataset_dispatches_with_kwargs(name):
 
 def test_load_dataset_unknown_name():
     """Check that an unknown name raises a ValueError listing the available names."""
-    msg = r"Unknown dataset 'hearts'\. The bundled datasets are \['aids', 'flchain'"
+    msg = r"Unknown dataset 'hearts'\. The bundled datasets are \['aids', 'diabetes'"
     with pytest.raises(ValueError, match=msg):
         load_dataset("hearts")
 
@@ -352,3 +383,16 @@ def test_load_csv_keeps_group_values_named_like_missing_markers(tmp_path):
     assert data.data["group"].isna().tolist() == [False, False, False, True, False]
     # Feature columns keep pandas' usual missing markers.
     assert np.isnan(data.data["x"].iloc[4])
+
+
+def test_list_datasets_by_task():
+    """Check that list_datasets(task=...) splits the sets by their loaders' task."""
+    for task in ("classification", "regression"):
+        names = list_datasets(task=task)
+        assert names and all(load_dataset(n).task == task for n in names)
+    assert (
+        sorted(list_datasets(task="classification") + list_datasets(task="regression"))
+        == NAMES
+    )
+    with pytest.raises(ValueError, match="task must be"):
+        list_datasets(task="survival")

@@ -4,9 +4,11 @@ from ._base import (
     list_datasets,
     load_aids,
     load_dataset,
+    load_diabetes,
     load_flchain,
     load_heart,
     load_whas500,
+    load_whas500_los,
 )
 from ._csv import load_csv
 
@@ -15,7 +17,9 @@ __all__ = [
     "load_aids",
     "load_csv",
     "load_dataset",
+    "load_diabetes",
     "load_flchain",
     "load_heart",
     "load_whas500",
+    "load_whas500_los",
 ]

@@ -20,6 +20,7 @@ def _to_bunch(
     filename,
     return_X_y=False,
     as_frame=True,
+    task="classification",
 ):
     """Wrap features, target and group columns in sklearn's Bunch style."""
     groups = list(group_columns)
@@ -40,24 +41,27 @@ def _to_bunch(
         target_names=target_names,
         DESCR=descr,
         filename=filename,
+        task=task,
     )
 
 
-def _load_bundled(name, group_columns, *, return_X_y, as_frame):
+def _load_bundled(name, group_columns, *, return_X_y, as_frame, task="classification"):
     """Load ``data/<name>.csv`` and ``descr/<name>.rst`` in sklearn's Bunch style."""
     package = resources.files("fairuse_estimators.datasets")
     with resources.as_file(package / "data" / f"{name}.csv") as path:
-        frame = pd.read_csv(path)
+        # Group values are labels, even where they look like numbers.
+        frame = pd.read_csv(path, dtype=dict.fromkeys(group_columns, str))
     return _to_bunch(
         frame.drop(columns=TARGET),
         frame[TARGET].rename("target"),
         frame,
         group_columns,
-        target_names=np.array(["no event", "event"]),
+        target_names=None if task == "regression" else np.array(["no event", "event"]),
         descr=(package / "descr" / f"{name}.rst").read_text(encoding="utf-8"),
         filename=f"{name}.csv",
         return_X_y=return_X_y,
         as_frame=as_frame,
+        task=task,
     )
 
 
@@ -259,16 +263,102 @@ def load_aids(*, return_X_y=False, as_frame=True):
     )
 
 
+def load_diabetes(*, return_X_y=False, as_frame=True):
+    """Load the diabetes progression data with sex and age groups (regression).
+
+    442 patients, 8 unscaled baseline measurements (body mass index, blood
+    pressure, six serum measurements), two group attributes (``sex`` and
+    ``age_group``, four intersectional groups) and a continuous target:
+    disease progression one year after baseline. Raw age is not a feature.
+    This is scikit-learn's ``load_diabetes(scaled=False)`` with age turned
+    into a group attribute. See ``DESCR`` for provenance (BSD-3-Clause).
+
+    Parameters
+    ----------
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of a Bunch.
+    as_frame : bool, default=True
+        Return a pandas DataFrame and Series; when False, ``data`` is an
+        object ndarray and ``group_columns`` holds integer positions.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        With ``data``, ``target``, ``frame``, ``feature_names``,
+        ``group_columns``, ``target_names`` (``None``), ``task``
+        (``"regression"``), ``DESCR`` and ``filename``.
+    (data, target) : tuple if ``return_X_y`` is True
+
+    Examples
+    --------
+    >>> from fairuse_estimators.datasets import load_diabetes
+    >>> data = load_diabetes()
+    >>> data.data.shape, data.group_columns, data.task
+    ((442, 10), ['sex', 'age_group'], 'regression')
+    """
+    return _load_bundled(
+        "diabetes", ["sex", "age_group"], return_X_y=return_X_y, as_frame=as_frame,
+        task="regression",
+    )  # fmt: skip
+
+
+def load_whas500_los(*, return_X_y=False, as_frame=True):
+    """Load the length of hospital stay of the WHAS500 patients (regression).
+
+    500 patients admitted for acute myocardial infarction, 11 admission
+    features, two group attributes (``sex`` and ``age_group``, six
+    intersectional groups) and a count target: days in hospital, for
+    ``metric="poisson"`` or ``"squared_error"``. See ``DESCR`` for
+    provenance (no data license stated, as for :func:`load_whas500`).
+
+    Parameters
+    ----------
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of a Bunch.
+    as_frame : bool, default=True
+        Return a pandas DataFrame and Series; when False, ``data`` is an
+        object ndarray and ``group_columns`` holds integer positions.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        As :func:`load_diabetes`.
+    (data, target) : tuple if ``return_X_y`` is True
+
+    Examples
+    --------
+    >>> from fairuse_estimators.datasets import load_whas500_los
+    >>> X, y = load_whas500_los(return_X_y=True)
+    >>> X.shape, float(y.max())
+    ((500, 13), 47.0)
+    """
+    return _load_bundled(
+        "whas500_los", ["sex", "age_group"], return_X_y=return_X_y,
+        as_frame=as_frame, task="regression",
+    )  # fmt: skip
+
+
 _LOADERS = {
     "aids": load_aids,
     "flchain": load_flchain,
     "heart": load_heart,
     "whas500": load_whas500,
+    "diabetes": load_diabetes,
+    "whas500_los": load_whas500_los,
 }
 
 
-def list_datasets():
+#: The bundled datasets whose target is continuous.
+_REGRESSION = ("diabetes", "whas500_los")
+
+
+def list_datasets(task=None):
     """List the names of the bundled datasets.
+
+    Parameters
+    ----------
+    task : {"classification", "regression"} or None, default=None
+        Only the datasets of this task; ``None`` lists them all.
 
     Returns
     -------
@@ -283,9 +373,18 @@ def list_datasets():
     --------
     >>> from fairuse_estimators.datasets import list_datasets
     >>> list_datasets()
-    ['aids', 'flchain', 'heart', 'whas500']
+    ['aids', 'diabetes', 'flchain', 'heart', 'whas500', 'whas500_los']
+    >>> list_datasets(task="regression")
+    ['diabetes', 'whas500_los']
     """
-    return sorted(_LOADERS)
+    if task not in (None, "classification", "regression"):
+        raise ValueError(
+            f"task must be 'classification', 'regression' or None; got {task!r}."
+        )
+    names = sorted(_LOADERS)
+    if task is None:
+        return names
+    return [name for name in names if (name in _REGRESSION) == (task == "regression")]
 
 
 def load_dataset(name, **kwargs):

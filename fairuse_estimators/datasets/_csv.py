@@ -122,8 +122,28 @@ def _check_columns(frame, path, target, groups):
         )
 
 
-def _check_target(y, path):
-    """Raise unless ``y`` holds class labels: binary or categorical, no gaps."""
+#: Most distinct values of a numeric target that ``task="auto"`` reads as
+#: class labels; a numeric target with more is a continuous one.
+MAX_AUTO_CLASSES = 10
+TASKS = ("auto", "classification", "regression")
+
+
+def target_task(y, task="auto"):
+    """``"classification"`` or ``"regression"``: ``task`` itself, or for
+    ``"auto"`` regression when ``y`` is numeric (not boolean) with more than
+    :data:`MAX_AUTO_CLASSES` distinct values."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}; got {task!r}.")
+    if task != "auto":
+        return task
+    numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
+    many = y.nunique() > MAX_AUTO_CLASSES
+    return "regression" if numeric and many else "classification"
+
+
+def _check_target(y, path, task="classification"):
+    """Raise unless ``y`` holds class labels (binary or categorical) or, for
+    regression, finite numbers; no gaps either way."""
     where = f"The target column {y.name!r} in {str(path)!r}"
     n_missing = int(y.isna().sum())
     if n_missing:
@@ -131,6 +151,17 @@ def _check_target(y, path):
             f"{where} has {n_missing} missing value(s); drop or fill those rows "
             "before loading."
         )
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
+            raise ValueError(
+                f"{where} must hold numbers for regression; it holds values such "
+                f"as {y.head(3).tolist()!r}."
+            )
+        if not np.isfinite(y.to_numpy(dtype=float)).all():
+            raise ValueError(
+                f"{where} holds infinite values; every value must be finite."
+            )
+        return
     n_values = y.nunique()
     if n_values < 2:
         raise ValueError(
@@ -147,7 +178,7 @@ def _check_target(y, path):
         )
 
 
-def load_csv(path, *, target, group_columns, drop=None, sep=","):
+def load_csv(path, *, target, group_columns, drop=None, sep=",", task="classification"):
     """Load your own data from a CSV file in the Bunch style of the bundled sets.
 
     The file needs a header line. Every column other than ``target`` and
@@ -175,6 +206,10 @@ def load_csv(path, *, target, group_columns, drop=None, sep=","):
         free-text note; a comma-separated string is split as above.
     sep : str, default=","
         Field separator of the file, for example ``";"`` or ``"\\t"``.
+    task : {"classification", "regression", "auto"}, default="classification"
+        What the target is: class labels, or the values of a continuous
+        target (finite numbers). ``"auto"`` reads a numeric target with more
+        than 10 distinct values as continuous, any other as labels.
 
     Returns
     -------
@@ -183,7 +218,8 @@ def load_csv(path, *, target, group_columns, drop=None, sep=","):
         features, group columns included, target excluded), ``target`` (a
         Series named after the target column), ``frame`` (the whole file),
         ``feature_names``, ``group_columns`` (a list of names),
-        ``target_names`` (the sorted class labels), ``DESCR`` and
+        ``target_names`` (the sorted class labels; ``None`` for regression),
+        ``task`` (``"classification"`` or ``"regression"``), ``DESCR`` and
         ``filename``.
 
     Raises
@@ -224,16 +260,18 @@ def load_csv(path, *, target, group_columns, drop=None, sep=","):
     frame = _dropped(read_frame(path, groups, sep), path, drop, [target, *groups])
     _check_columns(frame, path, target, groups)
     y = frame[target]
-    _check_target(y, path)
+    task = target_task(y, task)
+    _check_target(y, path, task)
     return _to_bunch(
         frame.drop(columns=target),
         y,
         frame,
         groups,
-        target_names=np.unique(y.to_numpy()),
+        target_names=None if task == "regression" else np.unique(y.to_numpy()),
         descr=(
             f"Data read from {str(path)!r}: {len(frame)} rows, target {target!r}, "
             f"group columns {groups!r}."
         ),
         filename=str(path),
+        task=task,
     )
