@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import FairUseClassifier
 from ._files import read_model_file
+from ._regressor import FairUseRegressor
 
 
 class CommandError(Exception):
@@ -33,7 +34,8 @@ def load_model(path, *, max_unpacked=None):
     Every object in the file must be of a type on the exact list
     :data:`fairuse_estimators._files.TRUSTED_TYPES`, its unpacked size must
     stay within a bound, and it must hold a fitted
-    :class:`~fairuse_estimators.FairUseClassifier` or a Pipeline ending in
+    :class:`~fairuse_estimators.FairUseClassifier` or
+    :class:`~fairuse_estimators.FairUseRegressor`, or a Pipeline ending in
     one.
 
     Parameters
@@ -46,7 +48,7 @@ def load_model(path, *, max_unpacked=None):
 
     Returns
     -------
-    model : FairUseClassifier or Pipeline
+    model : FairUseClassifier, FairUseRegressor or Pipeline
 
     Raises
     ------
@@ -66,10 +68,11 @@ def load_model(path, *, max_unpacked=None):
     if isinstance(model, Pipeline):
         steps = getattr(model, "steps", None)
         final = steps[-1][1] if isinstance(steps, list) and steps else None
-    if not isinstance(final, FairUseClassifier):
+    if not isinstance(final, FairUseClassifier | FairUseRegressor):
         raise CommandError(
             f"{str(path)!r} holds a {type(model).__name__}, not a fitted "
-            "FairUseClassifier or a Pipeline ending in one; `fairuse predict` "
+            "FairUseClassifier or FairUseRegressor, or a Pipeline ending in one; "
+            "`fairuse predict` "
             "applies the models written by `fairuse fit`."
         )
     try:

@@ -1,4 +1,4 @@
-"""The ``fairuse`` command: fit, audit and apply fair-use classifiers on CSV files.
+"""The ``fairuse`` command: fit, audit and apply fair-use models on CSV files.
 
 Subcommands:
 
@@ -21,11 +21,9 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from sklearn.utils._param_validation import StrOptions
 
-from ._classifier import FairUseClassifier
 from ._demo import demo_facts, demo_story
-from ._estimators import ESTIMATORS, make_estimator
+from ._estimators import DEFAULTS, make_estimator
 from ._files import (
     atomic_output,
     check_outputs,
@@ -34,6 +32,16 @@ from ._files import (
     write_atomic,
 )
 from ._model_files import CommandError, load_model, skops_io
+from ._options import (
+    ESTIMATOR_OF,
+    PARAMETER_OPTIONS,
+    data_options,
+    file_options,
+    model_options,
+    overwrite_option,
+    parameter_option,
+    task_defaults,
+)
 from ._planner import plan_table
 from ._text import fixed_width
 from ._version import __version__
@@ -43,15 +51,17 @@ from .datasets._csv import read_frame
 # ------------------------------------------------------------------- data
 
 
-def read_data(path, target, groups, drop=None, sep=","):
-    """Features with group columns, and a binary target, from a CSV file.
+def read_data(path, target, groups, drop=None, sep=",", task="classification"):
+    """Features with group columns, and a binary or continuous target, from a
+    CSV file.
 
     Parameters
     ----------
     path : str or path-like
         CSV file with a header line.
     target : str
-        Name of the target column; it must hold exactly two classes.
+        Name of the target column; it must hold exactly two classes, or
+        numbers for regression.
     groups : str
         Comma-separated names of the group columns; each must hold at least
         two values.
@@ -59,6 +69,8 @@ def read_data(path, target, groups, drop=None, sep=","):
         Columns to leave out (identifiers, notes).
     sep : str, default=","
         Field separator.
+    task : {"classification", "regression", "auto"}, default="classification"
+        As in :func:`~fairuse_estimators.datasets.load_csv`.
 
     Returns
     -------
@@ -67,6 +79,7 @@ def read_data(path, target, groups, drop=None, sep=","):
     y : pandas.Series
         Target.
     group_columns : list of str
+    task : {"classification", "regression"}
 
     Examples
     --------
@@ -77,14 +90,16 @@ def read_data(path, target, groups, drop=None, sep=","):
     >>> folder = tempfile.TemporaryDirectory()
     >>> path = Path(folder.name) / "heart.csv"
     >>> load_heart().frame.to_csv(path, index=False)
-    >>> X, y, groups = read_data(path, "y", "sex,age_group")
+    >>> X, y, groups, task = read_data(path, "y", "sex,age_group")
     >>> X.shape, groups
     ((303, 20), ['sex', 'age_group'])
     >>> folder.cleanup()
     """
-    data = load_csv(path, target=target, group_columns=groups, drop=drop, sep=sep)
-    classes = data.target_names.tolist()
-    if len(classes) != 2:
+    data = load_csv(
+        path, target=target, group_columns=groups, drop=drop, sep=sep, task=task
+    )
+    classes = [] if data.task == "regression" else data.target_names.tolist()
+    if data.task == "classification" and len(classes) != 2:
         shown = ", ".join(map(repr, classes[:5]))
         shown += ", ..." if len(classes) > 5 else ""
         raise ValueError(
@@ -101,18 +116,48 @@ def read_data(path, target, groups, drop=None, sep=","):
                 "group attribute needs at least two values to compare groups. "
                 "Drop it from --groups."
             )
-    return data.data, data.target, data.group_columns
+    return data.data, data.target, data.group_columns, data.task
 
 
-def make_classifier(args, group_columns):
-    """The FairUseClassifier the options of a subcommand describe."""
-    passed = {name: getattr(args, name) for name in (*_PARAMETER_OPTIONS, "verbose")}
-    return FairUseClassifier(
-        make_estimator(args.estimator, args.seed),
-        group_columns=group_columns,
-        random_state=args.seed,
-        **passed,
+def make_model(args, group_columns, task="classification"):
+    """The FairUseClassifier or FairUseRegressor the options describe; an
+    option the task's estimator lacks must keep its default."""
+    estimator = ESTIMATOR_OF[task]
+    own = estimator._parameter_constraints
+    passed = {}
+    for name in (*PARAMETER_OPTIONS, "verbose"):
+        value = getattr(args, name)
+        if name in own and value is not None:
+            passed[name] = value
+        elif name not in own and value not in (None, *task_defaults(name).values()):
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag} applies to {_tasks_of(name)} only, not {task}.")
+    kind = "regressor" if task == "regression" else "classifier"
+    base = make_estimator(
+        args.estimator or DEFAULTS[kind], args.seed, task=kind,
+        metric=passed.get("metric"), quantile=passed.get("quantile", 0.5),
+    )  # fmt: skip
+    return estimator(
+        base, group_columns=group_columns, random_state=args.seed, **passed
     )
+
+
+def _tasks_of(name):
+    return " and ".join(task_defaults(name))
+
+
+def _read(args):
+    """The data of ``audit`` and ``fit``, saying which task ``auto`` chose."""
+    X, y, group_columns, task = read_data(
+        args.data, args.target, args.groups, *_left_out(args), task=args.task
+    )
+    if args.task == "auto" and task == "regression":
+        _say(
+            f"The target {args.target!r} is numeric with {y.nunique()} distinct "
+            "values: fitting FairUseRegressor (pass --task classification to "
+            "read its values as class labels).\n"
+        )
+    return X, y, group_columns, task
 
 
 def _say(text="", file=None):
@@ -129,16 +174,18 @@ def _check_report_outputs(args, inputs=(), **outputs):
     )
 
 
-def _fit_and_audit(args, X, y, group_columns, source, story=False):
+def _fit_and_audit(args, X, y, group_columns, source, task, story=False):
     """Fit on a training split, audit on the held-out split, print and write;
     with ``story``, end the tables with what they show in plain words."""
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=args.test_size, stratify=y, random_state=args.seed
-    )
-    clf = make_classifier(args, group_columns).fit(X_train, y_train)
+        X, y, test_size=args.test_size, random_state=args.seed,
+        stratify=y if task == "classification" else None,
+    )  # fmt: skip
+    clf = make_model(args, group_columns, task).fit(X_train, y_train)
     report = clf.audit(X_test, y_test)
+    base = args.estimator or clf._default
     _say(
-        f"FairUseClassifier({args.estimator}) on {source}: fitted on "
+        f"{type(clf).__name__}({base}) on {source}: fitted on "
         f"{len(y_train)} rows, audited on {len(y_test)} held-out rows\n"
     )
     _say(report.summary())
@@ -165,32 +212,29 @@ def _write_reports(report, args):
 
 
 def demo(args):
-    """Fit and audit FairUseClassifier on a bundled dataset."""
+    """Fit and audit the fair-use estimator of a bundled dataset's task."""
     _check_report_outputs(args)
     data = load_dataset(args.dataset)
     source = f"the {args.dataset} data"
+    task = data.get("task", "classification")
     return _fit_and_audit(
-        args, data.data, data.target, data.group_columns, source, story=True
+        args, data.data, data.target, data.group_columns, source, task, story=True
     )
 
 
 def audit(args):
-    """Fit and audit FairUseClassifier on the user's CSV file."""
+    """Fit and audit FairUseClassifier or FairUseRegressor on the user's CSV file."""
     _check_report_outputs(args, [args.data])
-    X, y, group_columns = read_data(
-        args.data, args.target, args.groups, *_left_out(args)
-    )
-    return _fit_and_audit(args, X, y, group_columns, str(args.data))
+    X, y, group_columns, task = _read(args)
+    return _fit_and_audit(args, X, y, group_columns, str(args.data), task)
 
 
 def fit(args):
-    """Fit FairUseClassifier on every row of a CSV file and save it with skops."""
+    """Fit on every row of a CSV file and save the model with skops."""
     sio = skops_io()
     _check_report_outputs(args, [args.data], **{"--out": args.out})
-    X, y, group_columns = read_data(
-        args.data, args.target, args.groups, *_left_out(args)
-    )
-    clf = make_classifier(args, group_columns).fit(X, y)
+    X, y, group_columns, task = _read(args)
+    clf = make_model(args, group_columns, task).fit(X, y)
     _say(clf.audit_report_.summary())
     _say_tree(clf)
     _write_reports(clf.audit_report_, args)
@@ -209,7 +253,7 @@ def _present(frame, column, path):
 
 
 def _group_column_names(model):
-    """Names of the group columns of a model's FairUseClassifier."""
+    """Names of the group columns of a saved fair-use model."""
     final = model[-1] if isinstance(model, Pipeline) else model
     names = getattr(final, "feature_names_in_", None)
     if names is None:
@@ -263,133 +307,10 @@ def predict(args):
 # ----------------------------------------------------------------- parser
 
 
-def _choices(name):
-    """Values of a string parameter, from the estimator's own constraints."""
-    (options,) = [
-        constraint
-        for constraint in FairUseClassifier._parameter_constraints[name]
-        if isinstance(constraint, StrOptions)
-    ]
-    return sorted(options.options)
-
-
-def _parameter_option(parser, name, description, **kwargs):
-    """An option for the estimator parameter ``name``, with its default."""
-    default = FairUseClassifier().get_params()[name]
-    if "type" not in kwargs and "action" not in kwargs:
-        kwargs["choices"] = _choices(name)
-    parser.add_argument(
-        "--" + name.replace("_", "-"),
-        default=default,
-        help=f"{description} (default: %(default)s)",
-        **kwargs,
-    )
-
-
-#: Estimator parameters offered as options: their help and argparse type.
-_PARAMETER_OPTIONS = {
-    "metric": ("risk to compare, lower is better (auc is shown as AUC)", {}),
-    "test": (
-        "paired test: auto is McNemar for error, fnr and fpr, DeLong for auc, "
-        "the bootstrap otherwise",
-        {},
-    ),
-    "alpha": ("significance level", {"type": float}),
-    "family": (
-        "what each correction runs over: each condition and direction of a "
-        "model, or all of a model's tests (the paper's correction)",
-        {},
-    ),
-    "gate_loss": (
-        "what decides whether a group leaves the generic model: auto tests the "
-        "metric itself; log_loss and brier test that loss instead",
-        {},
-    ),
-    "gate_family": (
-        "what the gate's correction runs over: every group's candidates (the "
-        "chance that any group is misrouted is at most alpha) or each group's own",
-        {},
-    ),
-    "min_gain": (
-        "smallest gain in the metric for which a group leaves the generic model",
-        {"type": float},
-    ),
-    "ensemble": (
-        "deploy each variant's cross-fitted fold models, averaged, so that the "
-        "evidence is about the models that predict, instead of refits on all rows",
-        {"action": "store_true"},
-    ),
-    "reporting": (
-        "what a person may report: all group columns or none, any subset "
-        "(routed per reporting group; the report says which columns each "
-        "group must report), or answers to a reporting tree",
-        {},
-    ),
-}
-
-
-def _model_options(parser, *, split):
-    parser.add_argument(
-        "--estimator",
-        choices=ESTIMATORS,
-        default="logistic",
-        help="base classifier (default: %(default)s)",
-    )
-    for name, (description, kwargs) in _PARAMETER_OPTIONS.items():
-        _parameter_option(parser, name, description, **kwargs)
-    if split:
-        parser.add_argument(
-            "--test-size",
-            type=float,
-            default=0.3,
-            help="share of rows held out for the audit (default: %(default)s)",
-        )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--html", metavar="PATH", help="write the report as HTML")
-    parser.add_argument("--json", metavar="PATH", help="write the report as JSON")
-    _overwrite_option(parser)
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="show progress on stderr"
-    )
-
-
-def _overwrite_option(parser):
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace output files that already exist (an input file is never "
-        "replaced)",
-    )
-
-
 def _left_out(args):
     """Columns the model must not see (``--drop``, ``--id``), and ``--sep``."""
     drop = [c for c in (args.drop or "").split(",") if c.strip()]
     return [*drop, *([args.id] if args.id else [])], args.sep
-
-
-def _file_options(parser, dropping=True):
-    parser.add_argument("--sep", default=",", help="field separator (default: ,)")
-    parser.add_argument(
-        "--id", metavar="COL", help="identifier column: never a feature; "
-        "copied into the predictions by `fairuse predict`",
-    )  # fmt: skip
-    if dropping:
-        parser.add_argument(
-            "--drop", metavar="COL[,COL...]", help="columns to leave out"
-        )
-
-
-def _data_options(parser):
-    _file_options(parser)
-    parser.add_argument("data", type=Path, metavar="DATA.csv", help="CSV file")
-    parser.add_argument("--target", required=True, help="binary target column")
-    parser.add_argument(
-        "--groups",
-        required=True,
-        metavar="COL[,COL...]",
-        help="comma-separated group attribute columns",
-    )
 
 
 def build_parser():
@@ -406,7 +327,8 @@ def build_parser():
     sub = commands.add_parser(
         "demo",
         help="fit and audit on a bundled dataset, write fairuse-demo.html",
-        description="Fit FairUseClassifier on a bundled dataset, audit it on a "
+        description="Fit FairUseClassifier (FairUseRegressor for a regression "
+        "dataset) on a bundled dataset, audit it on a "
         "held-out split, print the summary and write an HTML report.",
     )
     sub.add_argument(
@@ -417,7 +339,7 @@ def build_parser():
         default="flchain",
         help="bundled dataset (default: %(default)s)",
     )
-    _model_options(sub, split=True)
+    model_options(sub, split=True)
     sub.set_defaults(func=demo, html="fairuse-demo.html")
     sub = commands.add_parser(
         "audit",
@@ -426,17 +348,18 @@ def build_parser():
         "model on a training split of DATA.csv, audit them on the held-out "
         "split and print the summary.",
     )
-    _data_options(sub)
-    _model_options(sub, split=True)
+    data_options(sub)
+    model_options(sub, split=True)
     sub.set_defaults(func=audit)
     sub = commands.add_parser(
         "fit",
         help="fit on every row of your CSV file and save the model with skops",
-        description="Fit FairUseClassifier on every row of DATA.csv, print the "
+        description="Fit FairUseClassifier or FairUseRegressor on every row of "
+        "DATA.csv, print the "
         "cross-fitted evidence for its routes and save it with skops.",
     )
-    _data_options(sub)
-    _model_options(sub, split=False)
+    data_options(sub)
+    model_options(sub, split=False)
     sub.add_argument("--out", required=True, metavar="MODEL.skops", help="model file")
     sub.set_defaults(func=fit)
     _predict_parser(commands)
@@ -455,15 +378,16 @@ def _predict_parser(commands):
     )
     sub.add_argument("model", metavar="MODEL.skops", help="file from `fairuse fit`")
     sub.add_argument("data", type=Path, metavar="DATA.csv", help="CSV file")
-    _file_options(sub, dropping=False)
+    file_options(sub, dropping=False)
     sub.add_argument(
         "--out",
         default="-",
         metavar="PATH",
-        help="predictions CSV: prediction and one proba_<class> column per class "
+        help="predictions CSV: prediction and, for a classifier, one proba_<class> "
+        "column per class "
         "(default: standard output)",
     )
-    _overwrite_option(sub)
+    overwrite_option(sub)
     sub.add_argument(
         "--max-unpacked-mb",
         type=float,
@@ -482,9 +406,10 @@ def _plan_parser(commands):
         "detect a gain with the given power, at alpha over the size of the "
         "family the test is corrected in.",
     )
-    _parameter_option(sub, "metric", "risk to compare, lower is better")
-    _parameter_option(sub, "test", "paired test, as in `fairuse audit`")
-    _parameter_option(sub, "alpha", "significance level", type=float)
+    only = ("classification",)
+    parameter_option(sub, "metric", "risk to compare, lower is better", tasks=only)
+    parameter_option(sub, "test", "paired test, as in `fairuse audit`", tasks=only)
+    parameter_option(sub, "alpha", "significance level", type=float, tasks=only)
     for flag, kind, default, text in (
         ("--tests", int, 1, "tests in the family the test is corrected in; for "
          "the gate, up to 3 per group"),

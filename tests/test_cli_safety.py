@@ -356,8 +356,9 @@ def test_predict_refuses_truncated_model(model_file, heart_csv, tmp_path, capsys
 
 @pytest.mark.parametrize("name", list_datasets())
 def test_predict_equals_python_api_on_bundled_data(name, tmp_path):
-    """Check that `fairuse predict` gives exactly FairUseClassifier.predict on
-    the same file, for every bundled dataset."""
+    """Check that `fairuse predict` gives exactly the Python API's predictions
+    on the same file, for every bundled dataset (regression sets included,
+    whose task `fit` chooses from the numeric target)."""
     data = load_dataset(name)
     path = tmp_path / f"{name}.csv"
     data.frame.to_csv(path, index=False)
@@ -371,8 +372,13 @@ def test_predict_equals_python_api_on_bundled_data(name, tmp_path):
     out = tmp_path / "predictions.csv"
     assert fairuse("predict", model, path, "--out", out).returncode == 0
     clf = sio.load(model, trusted=sio.get_untrusted_types(file=model))
-    X = load_csv(path, target=target, group_columns=groups).data
+    X = load_csv(path, target=target, group_columns=groups, task=data.task).data
     predictions = pd.read_csv(out)
+    if data.task == "regression":
+        assert type(clf).__name__ == "FairUseRegressor"
+        assert list(predictions.columns) == ["prediction"]
+        assert_allclose(predictions["prediction"], clf.predict(X), rtol=1e-12)
+        return
     assert_array_equal(predictions["prediction"], clf.predict(X))
     assert_allclose(predictions.iloc[:, 1:], clf.predict_proba(X), rtol=1e-12)
 
