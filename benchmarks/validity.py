@@ -22,6 +22,9 @@ Tables:
   in worlds where personalization lowers the log loss but raises the error,
   and the optimism of the routed model's graded gains, for the default gate
   and the old one (log loss, corrected per group, graded in sample);
+- ``regression``: the bootstrap-t test of each regression loss on null
+  worlds of a continuous target (``tests/nulls.py``, ``draw_regression``),
+  section ``validity-regression``, also run alone with ``--only regression``;
 - ``partial``: ``reporting="partial"`` fitted on worlds where no attribute
   helps anyone, or where sex helps women and age helps nobody: the share of
   fits that route any reporting group to a candidate not truly better than
@@ -46,12 +49,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from _page import write_section  # noqa: E402
-from nulls import NULL_FOR, draw  # noqa: E402
+from nulls import NULL_FOR, REGRESSION_NULL_FOR, draw, draw_regression  # noqa: E402
 
 from fairuse_estimators._audit import fair_use_statistics  # noqa: E402
 from fairuse_estimators._metrics import (  # noqa: E402
     ON_CLASS,
     Evidence,
+    Pinball,
     evidence_kind,
     risk_matrix,
     row_losses,
@@ -124,30 +128,61 @@ def size_table(n_worlds):
             if metric not in metrics:
                 continue
             for n in SIZES:
-                p_gain, p_violation = one_test(test, metric, family, n, n_worlds, n)
-                tested = ~np.isnan(p_gain)
-                rows.append(
-                    {
-                        "test": test,
-                        "metric": metric,
-                        "null": family,
-                        "n": n,
-                        "gain": np.mean(p_gain[tested] <= ALPHA) if tested.any() else 0,
-                        "violation": np.mean(p_violation[tested] <= ALPHA)
-                        if tested.any()
-                        else 0,
-                        "untested": 1 - tested.mean(),
-                        "tested": int(tested.sum()),
-                    }
-                )
-                row = rows[-1]
-                print(
-                    f"{test:>9} {metric:>14} {family:>12} n={n:<4} gain "
-                    f"{row['gain']:.3f} violation {row['violation']:.3f} "
-                    f"untested {row['untested']:.2f}",
-                    flush=True,
-                )
+                found = one_test(test, metric, family, n, n_worlds, n)
+                rows.append(_size_row(test, metric, family, n, *found))
+                _print_row(rows[-1])
     return pd.DataFrame(rows)
+
+
+def regression_sizes(family, metric, n, n_worlds, seed, n_bootstrap=1000):
+    """Rejection rates of both one-sided tests of a regression loss."""
+    rng = np.random.default_rng(seed)
+    y, predictions, group_ids = draw_regression(family, n_worlds, n, rng, metric)
+    resolved = Pinball(0.9) if metric == "pinball" else metric
+    evidence = Evidence(resolved, y, predictions, group_ids, n_worlds)
+    comparisons = np.column_stack(
+        [np.arange(n_worlds), np.zeros(n_worlds, int), np.ones(n_worlds, int)]
+    )
+    options = TestOptions("bootstrap", ALPHA, "none", n_bootstrap, seed)
+    tests = paired_tests(evidence, risk_matrix(evidence), comparisons, options)
+    return tests.result[:, 3], tests.result[:, 4]
+
+
+def regression_size_table(n_worlds):
+    """Size of the bootstrap-t test of each regression loss on its nulls."""
+    rows = []
+    for metric in ("squared_error", "absolute_error", "pinball", "poisson"):
+        for family, metrics in REGRESSION_NULL_FOR.items():
+            if metric not in metrics:
+                continue
+            for n in SIZES:
+                found = regression_sizes(family, metric, n, n_worlds, n)
+                rows.append(_size_row("bootstrap", metric, family, n, *found))
+                _print_row(rows[-1])
+    return pd.DataFrame(rows)
+
+
+def _size_row(test, metric, family, n, p_gain, p_violation):
+    tested = ~np.isnan(p_gain)
+    return {
+        "test": test,
+        "metric": metric,
+        "null": family,
+        "n": n,
+        "gain": np.mean(p_gain[tested] <= ALPHA) if tested.any() else 0,
+        "violation": np.mean(p_violation[tested] <= ALPHA) if tested.any() else 0,
+        "untested": 1 - tested.mean(),
+        "tested": int(tested.sum()),
+    }
+
+
+def _print_row(row):
+    print(
+        f"{row['test']:>9} {row['metric']:>14} {row['null']:>15} n={row['n']:<4} "
+        f"gain {row['gain']:.3f} violation {row['violation']:.3f} "
+        f"untested {row['untested']:.2f}",
+        flush=True,
+    )
 
 
 FAMILY_TESTS = [
@@ -498,15 +533,43 @@ def _partial_markdown(partial, n_worlds, seconds):
     )
 
 
+def _regression_markdown(sizes, n_worlds, seconds):
+    worst = sizes[["gain", "violation"]].max(axis=1)
+    over = int((worst > tolerance(sizes["tested"])).sum())
+    return (
+        f"`.venv/bin/python benchmarks/validity.py --only regression --worlds "
+        f"{n_worlds}` ({seconds / 60:.1f} min on this machine). The bootstrap-t "
+        "test of the mean per-row loss difference, as `FairUseRegressor` and "
+        "`audit_fair_use` run it on a regressor, on null worlds of one group of "
+        "n rows with two candidates of equal true risk (`tests/nulls.py`, "
+        "`draw_regression`: exchangeable candidates; Student t(3) noise; "
+        "noise growing as exp(signal) with candidates biased by +0.5 and -0.5; "
+        "a biased candidate against an unbiased noisy one of equal squared "
+        "error; overdispersed counts for the Poisson deviance); `pinball` at "
+        f"the 0.9 quantile. alpha = {ALPHA}; each cell is the share of worlds "
+        "with a significant gain / a significant violation; the tolerance is "
+        f"alpha plus two binomial standard errors ({tolerance(n_worlds):.3f}). "
+        f"Cells above it: {over} of {len(sizes)}.\n\n" + _size_markdown(sizes)
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worlds", type=int, default=1000)
     parser.add_argument("--family-worlds", type=int, default=1000)
     parser.add_argument("--routing-worlds", type=int, default=1000)
     parser.add_argument("--partial-worlds", type=int, default=300)
-    parser.add_argument("--only", choices=["partial"])
+    parser.add_argument("--only", choices=["partial", "regression"])
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    start = time.perf_counter()
+    regression = regression_size_table(args.worlds)
+    text = _regression_markdown(regression, args.worlds, time.perf_counter() - start)
+    print(text)
+    if not args.no_write:
+        write_section("validity-regression", text, "Validity of the regression tests")
+    if args.only == "regression":
+        return
     start = time.perf_counter()
     if args.partial_worlds:  # 0 skips this section
         partial = partial_table(args.partial_worlds)

@@ -123,3 +123,61 @@ def _tune_skewed(metric, under=0.6):
 
     target = risk(under)
     return brentq(lambda s: risk(s) - target, 1.0, 5.0)
+
+
+#: Null worlds for the regression losses, and the metrics each is a null for
+#: (``"pinball"`` at the 0.9 quantile).
+REGRESSION_NULL_FOR = {
+    # Two independent noisy copies of one model: a null for every loss.
+    "exchangeable": ("squared_error", "absolute_error", "pinball", "poisson"),
+    # Exchangeable, with Student t (3 degrees of freedom) noise in the target
+    # and the candidates: loss differences with very heavy tails.
+    "heavy_tailed": ("squared_error", "absolute_error", "pinball"),
+    # A target whose noise grows as exp(signal), and candidates biased by
+    # +0.5 and -0.5: equal squared and absolute error for symmetric noise.
+    "heteroscedastic": ("squared_error", "absolute_error"),
+    # A biased candidate against an unbiased noisy one of equal squared error
+    # (bias 0.5, noise sd 0.5): the loss differences are skewed.
+    "skewed": ("squared_error",),
+    # Negative binomial counts (overdispersed) with exchangeable candidates.
+    "overdispersed": ("poisson",),
+}
+
+
+def draw_regression(family, n_worlds, n, rng, metric="squared_error"):
+    """Target and two candidates' predictions of ``n_worlds`` null worlds.
+
+    Returns
+    -------
+    y : ndarray of float of shape (n_worlds * n,)
+    predictions : ndarray of float of shape (2, n_worlds * n)
+    group_ids : ndarray of int of shape (n_worlds * n,)
+    """
+    size = n_worlds * n
+    group_ids = np.repeat(np.arange(n_worlds), n)
+    signal = rng.normal(size=size)
+    if metric == "poisson":
+        mean = np.exp(0.5 * signal + 1.0)
+        if family == "overdispersed":  # variance mean + mean**2 / 2
+            y = rng.negative_binomial(2, 2 / (2 + mean)).astype(float)
+        elif family == "exchangeable":
+            y = rng.poisson(mean).astype(float)
+        else:
+            raise ValueError(f"{family!r} is no null of the poisson deviance.")
+        predictions = mean * np.exp(0.3 * rng.normal(size=(2, size)))
+        return y, predictions, group_ids
+    if family == "exchangeable":
+        y = signal + rng.normal(size=size)
+        predictions = signal + 0.5 * rng.normal(size=(2, size))
+    elif family == "heavy_tailed":
+        y = signal + rng.standard_t(3, size=size)
+        predictions = signal + 0.5 * rng.standard_t(3, size=(2, size))
+    elif family == "heteroscedastic":
+        y = signal + np.exp(signal) * rng.normal(size=size)
+        predictions = signal + np.array([[0.5], [-0.5]])
+    elif family == "skewed":
+        y = signal + rng.normal(size=size)
+        predictions = np.stack([signal + 0.5, signal + 0.5 * rng.normal(size=size)])
+    else:
+        raise ValueError(f"family must be one of {tuple(REGRESSION_NULL_FOR)}.")
+    return y, predictions, group_ids

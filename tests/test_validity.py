@@ -148,3 +148,36 @@ def test_envy_tests_can_pass_with_many_groups():
     assert stats["n_bootstrap"] > 2 * m * (m - 1) / ALPHA - 2
     envy = stats["envy"][0]
     assert (envy[0, 1:, FIELD["p_violation_adjusted"]] <= ALPHA).any()
+
+
+@pytest.mark.parametrize(
+    "family, metric",
+    [
+        ("heavy_tailed", "squared_error"),
+        ("heteroscedastic", "absolute_error"),
+        ("skewed", "squared_error"),
+        ("overdispersed", "poisson"),
+    ],
+)
+def test_regression_losses_hold_their_level_in_small_groups(family, metric):
+    """Check the bootstrap-t test of a regression loss at n = 30 on its nulls:
+    heavy-tailed and heteroscedastic noise, skewed loss differences and
+    overdispersed counts."""
+    from nulls import draw_regression
+
+    n_worlds = 400
+    y, predictions, ids = draw_regression(
+        family, n_worlds, 30, np.random.default_rng(0), metric
+    )
+    evidence = Evidence(metric, y, predictions, ids, n_worlds)
+    comparisons = np.column_stack(
+        [np.arange(n_worlds), np.zeros(n_worlds, int), np.ones(n_worlds, int)]
+    )
+    options = TestOptions("bootstrap", ALPHA, "none", 300, 0)
+    tests = paired_tests(evidence, risk_matrix(evidence), comparisons, options)
+    assert not np.isnan(tests.result[:, FIELD["p_gain"]]).any()
+    counts = [
+        int((tests.result[:, FIELD[field]] <= ALPHA).sum())
+        for field in ("p_gain", "p_violation")
+    ]
+    _assert_level(counts, n_worlds)
