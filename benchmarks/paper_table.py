@@ -31,12 +31,19 @@ and a small neural net (``MLPClassifier((5, 2))``, Platt-scaled by
 ``CalibratedClassifierCV``): the estimators of
 ``fairuse_estimators._estimators.make_estimator``.
 
+With ``--task regression`` the same protocol runs ``FairUseRegressor`` on
+the bundled regression datasets (splits stratified by group alone), with
+ridge regression (``linear``), the random forest and gradient boosting as
+regressors, and the squared error (risks in the target's squared units; the
+accuracy goal is relative: within 2% of the best standard method).
+
 Run from the repository root; the Markdown table goes into the section of
 ``docs/benchmarks.md`` between ``<!-- table1:start -->`` and
-``<!-- table1:end -->`` and the raw numbers per split into
-``benchmarks/results/paper_table.csv``::
+``<!-- table1:end -->`` (``table1-regression`` for regression) and the raw
+numbers per split into ``benchmarks/results/``::
 
     .venv/bin/python benchmarks/paper_table.py --splits 20 --models logistic
+    .venv/bin/python benchmarks/paper_table.py --task regression --splits 20
 """
 
 import argparse
@@ -53,8 +60,8 @@ import sklearn
 from _page import write_section
 from sklearn.model_selection import StratifiedShuffleSplit
 
-from fairuse_estimators import FairUseClassifier, __version__
-from fairuse_estimators._estimators import ESTIMATORS, make_estimator
+from fairuse_estimators import FairUseClassifier, FairUseRegressor, __version__
+from fairuse_estimators._estimators import ESTIMATORS, REGRESSORS, make_estimator
 from fairuse_estimators.datasets import list_datasets, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +73,21 @@ METHODS = {
     "FairUse": "routed",
 }
 STANDARD = ("generic", "1Hot", "All", "DCP")
+#: What differs between the tasks: the estimator, the base's task, whether
+#: splits stratify by label, the scale risks are shown on (points, or the
+#: target's own units) and the accuracy goal (absolute points or relative).
+TASKS = {
+    "classification": dict(
+        estimator=FairUseClassifier, base="classifier", by_label=True, scale=100,
+        models=["logistic", "forest", "boosting", "mlp"],
+        metrics=["error", "auc", "ece"], section="table1",
+    ),
+    "regression": dict(
+        estimator=FairUseRegressor, base="regressor", by_label=False, scale=1,
+        models=["linear", "forest", "boosting"], metrics=["squared_error"],
+        section="table1-regression",
+    ),
+}  # fmt: skip
 COUNTS = [
     "rationality_gains",
     "rationality_violations",
@@ -92,8 +114,9 @@ def audit_rows(clf, X_test, y_test, metric, seed, best):
 def run_split(name, model, metric, split, train, test, X, y, groups, args):
     rows = []
     for best in (False, True) if args.best else (False,):
-        clf = FairUseClassifier(
-            make_estimator(model, split),
+        task = TASKS[args.task]
+        clf = task["estimator"](
+            make_estimator(model, split, task=task["base"]),
             group_columns=groups,
             metric=metric,
             routing="best" if best else "evidence",
@@ -115,11 +138,9 @@ def run(args):
     for name in args.datasets:
         bunch = load_dataset(name)
         X, y, groups = bunch.data, np.asarray(bunch.target), list(bunch.group_columns)
-        key = (
-            X[groups].astype(str).agg("|".join, axis=1)
-            + "|"
-            + pd.Series(y).astype(str).set_axis(X.index)
-        )
+        key = X[groups].astype(str).agg("|".join, axis=1)
+        if TASKS[args.task]["by_label"]:
+            key = key + "|" + pd.Series(y).astype(str).set_axis(X.index)
         splitter = StratifiedShuffleSplit(args.splits, test_size=0.2, random_state=0)
         for model in args.models:
             start = time.perf_counter()
@@ -134,11 +155,12 @@ def run(args):
     return pd.DataFrame(rows)
 
 
-def table(raw):
-    """Means over splits, one row per (dataset, model, method, metric)."""
+def table(raw, scale=100):
+    """Means over splits, one row per (dataset, model, method, metric), risks
+    times ``scale``."""
     points = raw.copy()
     for column in ("risk", "gain", "best_group_gain", "worst_group_gain"):
-        points[column] = 100 * points[column]
+        points[column] = scale * points[column]
     keys = ["dataset", "model", "metric", "method"]
     order = {m: i for i, m in enumerate([*METHODS, "FairUse (best)"])}
     means = points.groupby(keys, sort=False)[
@@ -158,10 +180,19 @@ def _best_standard(means, model, metric):
     return {d: min(by.loc[(d, m), "risk"] for m in STANDARD) for d in rows.dataset}
 
 
-def goals(means, raw):
+def _gaps(fair, best, relative):
+    """Each dataset's gap of the routed model to the best standard method: in
+    points, or relative (in percent) for a regression loss."""
+    if relative:
+        return ", ".join(f"{d} {100 * (fair[d] / best[d] - 1):+.1f}%" for d in best)
+    return ", ".join(f"{d} {fair[d] - best[d]:+.2f}" for d in best) + " points"
+
+
+def goals(means, raw, relative=False):
     """Where the goals stand, per model class and metric: harm ratio, the gap
     to the best standard method (and, for a fold ensemble, to the best
     refitted one) and the significant violations of the routed model."""
+    goal = "within 2%" if relative else "<= +1 point"
     lines = []
     for (model, metric), rows in means.groupby(["model", "metric"], sort=False):
         by = rows.set_index(["dataset", "method"])
@@ -178,26 +209,25 @@ def goals(means, raw):
         if refit != model and refit in set(means[means.metric == metric].model):
             # The ensemble's routed model against the refitted standard ones.
             other = _best_standard(means, refit, metric)
+            other = {d: other[d] for d in other if d in fair}
             versus = (
                 f"; against the best of the refitted {refit} generic/1Hot/All/DCP: "
-                + ", ".join(
-                    f"{d} {fair[d] - other[d]:+.2f}" for d in other if d in fair
-                )
-                + " points"
+                + _gaps(fair, other, relative)
             )
         lines.append(
             f"- {model}, {metric}: harmed groups per split summed over datasets "
             f"{harmed_fair:.2f} (FairUse) vs {harmed_onehot:.2f} (1Hot), ratio "
             f"{harmed_fair / max(harmed_onehot, 1e-12):.2f} (goal <= 0.25); {metric} "
             "gap to the best of generic/1Hot/All/DCP: "
-            + ", ".join(f"{d} {fair[d] - best[d]:+.2f}" for d in datasets)
-            + f" points (goal <= +1); significant violations on {len(mine)} test "
-            f"splits: {violations} (goal 0){versus}."
+            + _gaps(fair, best, relative)
+            + f" (goal {goal}); significant violations on {len(mine)} test "
+            f"splits: {violations} (at most alpha = 0.1 of the splits){versus}."
         )
     return lines
 
 
 def markdown(means, lines, args, seconds):
+    units = "points" if args.task == "classification" else "the target's units"
     if args.from_csv:
         files = " ".join(map(str, args.from_csv))
         header = (
@@ -209,7 +239,9 @@ def markdown(means, lines, args, seconds):
         )
         return "\n".join([header, "", *lines, "", _markdown_table(_shown(means))])
     header = (
-        f"Command: `.venv/bin/python benchmarks/paper_table.py --splits {args.splits} "
+        f"Command: `.venv/bin/python benchmarks/paper_table.py "
+        f"{'--task regression ' if args.task == 'regression' else ''}"
+        f"--splits {args.splits} "
         f"--models {' '.join(args.models)} --metrics {' '.join(args.metrics)}"
         f"{' --best' if args.best else ''}{' --ensemble' if args.ensemble else ''}`; "
         "run on "
@@ -217,7 +249,7 @@ def markdown(means, lines, args, seconds):
         f"{os.cpu_count()} cores, Python {platform.python_version()}, "
         f"scikit-learn {sklearn.__version__}, fairuse_estimators {__version__}; "
         f"{seconds / 60:.0f} min. Means over {args.splits} stratified 80/20 test "
-        "splits; risk and gains in points; counts are groups per split."
+        f"splits; risk and gains in {units}; counts are groups per split."
     )
     return "\n".join([header, "", *lines, "", _markdown_table(_shown(means))])
 
@@ -263,14 +295,17 @@ def main():
         help="run only splits START to STOP - 1 of the --splits, so that a long "
         "run can be cut into parts whose CSVs are joined with --from-csv",
     )
-    parser.add_argument("--datasets", nargs="*", default=list_datasets())
+    parser.add_argument("--task", choices=list(TASKS), default="classification")
+    parser.add_argument(
+        "--datasets", nargs="*", help="default: the bundled sets of the task"
+    )
     parser.add_argument(
         "--models",
         nargs="*",
-        choices=ESTIMATORS,
-        default=["logistic", "forest", "boosting", "mlp"],
+        choices=sorted({*ESTIMATORS, *REGRESSORS}),
+        help="default: every model class of the task",
     )
-    parser.add_argument("--metrics", nargs="*", default=["error", "auc", "ece"])
+    parser.add_argument("--metrics", nargs="*", help="default: the task's metrics")
     parser.add_argument("--best", action="store_true", help="also routing='best'")
     parser.add_argument(
         "--ensemble",
@@ -289,6 +324,10 @@ def main():
     )
     parser.add_argument("--note", help="with --from-csv: how the files were made")
     args = parser.parse_args()
+    task = TASKS[args.task]
+    args.datasets = args.datasets or list_datasets(task=args.task)
+    args.models = args.models or task["models"]
+    args.metrics = args.metrics or task["metrics"]
     warnings.filterwarnings("ignore")
     start = time.perf_counter()
     if args.from_csv:
@@ -302,8 +341,8 @@ def main():
     else:
         raw = run(args)
         seconds = time.perf_counter() - start
-    means = table(raw)
-    lines = goals(means, raw)
+    means = table(raw, task["scale"])
+    lines = goals(means, raw, relative=args.task == "regression")
     with pd.option_context("display.width", 160, "display.max_rows", 500):
         print(means.round(2).to_string(index=False))
     print("\n".join(lines))
@@ -313,7 +352,9 @@ def main():
         parts = ["paper_table", *args.models, *args.metrics]
         if args.ensemble:
             parts.insert(1, "ensemble")
-        if sorted(args.datasets) != sorted(list_datasets()):
+        if args.task == "regression":
+            parts.insert(1, "regression")
+        if sorted(args.datasets) != sorted(list_datasets(task=args.task)):
             parts += args.datasets
         if args.split_range[0] > 0 or args.split_range[1] < args.splits:
             parts += ["splits", *map(str, args.split_range)]
@@ -322,7 +363,10 @@ def main():
         print(f"wrote {results / f'{name}.csv'}")
     if not args.no_write:
         text = markdown(means, lines, args, seconds)
-        path = write_section("table1", text, "The paper's Table 1")
+        title = "The paper's Table 1" + (
+            " for regression" if args.task == "regression" else ""
+        )
+        path = write_section(task["section"], text, title)
         print(f"wrote {path}")
 
 
