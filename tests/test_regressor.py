@@ -334,3 +334,68 @@ def test_regressor_user_loss_and_scorer(data):
             frame["risk_personalized"].iloc[label],
             -r2_score(y_new[rows], predicted[rows]),  # a scorer's risk: minus it
         )
+
+
+def test_regressor_n_jobs_changes_no_result(data):
+    X, y = data
+    reg = FairUseRegressor(LinearRegression(), group_columns=GROUPS, random_state=0)
+    serial, parallel = clone(reg).fit(X, y), clone(reg).set_params(n_jobs=2).fit(X, y)
+    assert dict(parallel.routing_) == dict(serial.routing_)
+    assert_allclose(parallel.audit_report_.risks, serial.audit_report_.risks)
+    assert_allclose(parallel.predict(X), serial.predict(X))
+
+
+def test_regressor_takes_tags_from_its_base():
+    """Check that missing values are allowed exactly when the base allows them."""
+    from sklearn.utils import get_tags
+
+    assert get_tags(
+        FairUseRegressor(HistGradientBoostingRegressor())
+    ).input_tags.allow_nan
+    assert not get_tags(FairUseRegressor(LinearRegression())).input_tags.allow_nan
+    assert get_tags(FairUseRegressor()).estimator_type == "regressor"
+
+
+def test_regressor_report_views_and_display(fitted, data, tmp_path):
+    """Check the text, HTML, JSON and plot of a regressor's report: the loss is
+    named and shown as a loss, and the JSON round trip keeps the risks."""
+    import json
+
+    pytest.importorskip("matplotlib")
+    from fairuse_estimators import FairUseDisplay
+
+    X, y = data
+    report = fitted.audit(X, y)
+    text = str(report)
+    assert "risk squared_error (lower is better)" in text
+    page = report.to_html()
+    assert "squared_error" in page and "<svg" in page
+    payload = json.loads(report.to_json())
+    assert payload["metric"] == "squared_error"
+    assert_allclose(np.asarray(payload["risks"], dtype=float), report.risks)
+    display = FairUseDisplay.from_estimator(fitted, X, y)
+    assert display.figure_ is not None
+    path = tmp_path / "gains.png"
+    display.figure_.savefig(path)
+    assert path.stat().st_size > 0
+
+
+def test_regressor_at_the_end_of_a_pipeline(data):
+    """Check the regressor as the last step of a Pipeline whose first step
+    keeps the group columns (a ColumnTransformer passing them through)."""
+    from sklearn.compose import ColumnTransformer
+
+    X, y = data
+    prepare = ColumnTransformer(
+        [("scale", StandardScaler(), ["x", "z"])],
+        remainder="passthrough",
+        verbose_feature_names_out=False,
+    ).set_output(transform="pandas")
+    pipe = make_pipeline(
+        prepare,
+        FairUseRegressor(LinearRegression(), group_columns=GROUPS, random_state=0),
+    ).fit(X, y)
+    direct = FairUseRegressor(LinearRegression(), group_columns=GROUPS, random_state=0)
+    direct.fit(prepare.fit_transform(X), y)
+    assert_allclose(pipe.predict(X), direct.predict(prepare.transform(X)))
+    assert dict(pipe[-1].routing_) == dict(direct.routing_)
