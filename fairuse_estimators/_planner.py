@@ -5,7 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ._metrics import MEANS, METRICS, base_metric
+from ._metrics import MEANS, METRICS, REGRESSION_METRICS, base_metric
 from ._power import (
     POWER,
     mcnemar_power,
@@ -17,8 +17,10 @@ from ._stats import resolve_test
 
 
 def _check_planning(metric, test, alpha, n_tests, power):
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}; got {metric!r}.")
+    if metric not in METRICS + REGRESSION_METRICS:
+        raise ValueError(
+            f"metric must be one of {METRICS + REGRESSION_METRICS}; got {metric!r}."
+        )
     test = resolve_test(test, metric)
     if isinstance(alpha, bool) or not isinstance(alpha, Real) or not 0 < alpha < 1:
         raise ValueError(f"alpha must be a number in (0, 1); got {alpha!r}.")

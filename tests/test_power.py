@@ -344,3 +344,20 @@ def test_plan_command_runs_as_installed():
         check=True,
     )
     assert " 54" in done.stdout  # rows for a gain of 0.1 at best
+
+
+def test_planned_size_for_a_squared_error_gain_has_its_power():
+    """Check the regression planner: at the size planned for a gain in the
+    squared error from the sd of the per-row differences, the regressor's
+    test finds the gain as often as planned."""
+    gain, sd = 0.3, 2.0
+    n = required_group_size(gain, metric="squared_error", sd=sd)
+    planned = planned_power(n, gain, metric="squared_error", sd=sd)
+    rng = np.random.default_rng(4)
+    # A target of 0: a candidate's squared error is its prediction squared.
+    reference = rng.uniform(2.0, 3.0, size=n * WORLDS)
+    candidate = reference**2 - rng.normal(gain, sd, size=n * WORLDS)
+    predictions = np.stack([reference, np.sqrt(np.maximum(candidate, 0.0))])
+    y = np.zeros(n * WORLDS)
+    simulated = _simulated_power("squared_error", "bootstrap", y, predictions, n, 0.1)
+    _within_monte_carlo(simulated, planned, slack=0.02)
