@@ -406,10 +406,9 @@ def _plan_parser(commands):
         "detect a gain with the given power, at alpha over the size of the "
         "family the test is corrected in.",
     )
-    only = ("classification",)
-    parameter_option(sub, "metric", "risk to compare, lower is better", tasks=only)
-    parameter_option(sub, "test", "paired test, as in `fairuse audit`", tasks=only)
-    parameter_option(sub, "alpha", "significance level", type=float, tasks=only)
+    parameter_option(sub, "metric", "risk to compare, lower is better")
+    parameter_option(sub, "test", "paired test, as in `fairuse audit`")
+    parameter_option(sub, "alpha", "significance level", type=float)
     for flag, kind, default, text in (
         ("--tests", int, 1, "tests in the family the test is corrected in; for "
          "the gate, up to 3 per group"),
@@ -431,7 +430,7 @@ def _plan_parser(commands):
 def plan(args):
     """Print the rows per group needed to detect each gain."""
     title, header, rows = plan_table(
-        args.gains, metric=args.metric, test=args.test, alpha=args.alpha,
+        args.gains, metric=args.metric or "error", test=args.test, alpha=args.alpha,
         n_tests=args.tests, power=args.power, disagreement=args.disagreement,
         sd=args.sd,
     )  # fmt: skip

@@ -98,3 +98,14 @@ def test_demo_runs_a_regression_dataset(capsys, tmp_path):
     assert "FairUseRegressor(linear) on the diabetes data" in result.stdout
     assert page.read_text().count("squared_error") >= 1
     assert len(load_diabetes().frame) == 442
+
+
+def test_plan_takes_a_regression_loss(capsys):
+    from fairuse_estimators import required_group_size
+
+    result = fairuse_main(
+        capsys, "plan", "--metric", "squared_error", "--sd", "900", "--gains", "100"
+    )
+    assert result.returncode == 0, result.stderr
+    rows = required_group_size(100.0, metric="squared_error", sd=900.0)
+    assert result.stdout.splitlines()[-1].split() == ["100", str(rows)]
