@@ -162,6 +162,58 @@ def regression_size_table(n_worlds):
     return pd.DataFrame(rows)
 
 
+#: Group sizes from which the tests of a mean loss run the t-test alone
+#: (``_bootstrap.STUDENT_ROWS``), and the metrics whose tests that covers.
+LARGE_SIZES = (5000, 20000)
+LARGE_METRICS = ("log_loss", "brier", "squared_error", "absolute_error", "pinball",
+                 "poisson")  # fmt: skip
+
+
+def large_group_table(n_worlds):
+    """Size of the tests of a mean loss in large groups, on every null of each
+    metric: the t-test alone serves there."""
+    rows = []
+    for metric in LARGE_METRICS:
+        regression = metric not in NULL_FOR["exchangeable"]
+        nulls = REGRESSION_NULL_FOR if regression else NULL_FOR
+        for family, metrics in nulls.items():
+            if metric not in metrics:
+                continue
+            for n in LARGE_SIZES:
+                if regression:
+                    found = regression_sizes(family, metric, n, n_worlds, n)
+                else:
+                    found = one_test("bootstrap", metric, family, n, n_worlds, n)
+                rows.append(_size_row("bootstrap", metric, family, n, *found))
+                _print_row(rows[-1])
+    return pd.DataFrame(rows)
+
+
+def skewed_student_sizes(n_worlds, n=5000, chunk=500, seed=11):
+    """Size of the one-sided t-test on the skewed nulls of the log loss and
+    the Brier score at ``n`` rows, over many worlds at once (the library's
+    test from ``STUDENT_ROWS`` rows is scipy's t-test, checked in
+    ``tests/test_bootstrap.py``; looking up thousands of large groups through
+    ``paired_tests`` would cost most of the run)."""
+    from scipy.stats import t as student
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for metric in ("log_loss", "brier"):
+        gains = violations = 0
+        for _ in range(n_worlds // chunk):
+            y, proba, _ = draw("skewed", chunk, n, rng, metric)
+            losses = row_losses(metric, y, proba)
+            differences = (losses[0] - losses[1]).reshape(chunk, n)
+            se = differences.std(axis=1, ddof=1) / np.sqrt(n)
+            t = differences.mean(axis=1) / se
+            gains += int((student.sf(t, n - 1) <= ALPHA).sum())
+            violations += int((student.cdf(t, n - 1) <= ALPHA).sum())
+        worlds = chunk * (n_worlds // chunk)
+        rows.append((metric, worlds, gains / worlds, violations / worlds))
+    return rows
+
+
 def _size_row(test, metric, family, n, p_gain, p_violation):
     tested = ~np.isnan(p_gain)
     return {
@@ -553,18 +605,44 @@ def _regression_markdown(sizes, n_worlds, seconds):
     )
 
 
+def _large_markdown(sizes, n_worlds):
+    worst = sizes[["gain", "violation"]].max(axis=1)
+    over = int((worst > tolerance(sizes["tested"])).sum())
+    return (
+        "### Large groups\n\nFrom 5,000 rows a group's test of a mean loss "
+        "(log loss, Brier score and the regression losses) is the paired t-test "
+        "alone, without the bootstrap-t beside it. Its size on every null of "
+        f"each metric at 5,000 and 20,000 rows, {n_worlds} worlds per cell "
+        f"(tolerance {tolerance(n_worlds):.3f}). Cells above it: {over} of "
+        f"{len(sizes)}.\n\n" + _size_markdown(sizes)
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worlds", type=int, default=1000)
     parser.add_argument("--family-worlds", type=int, default=1000)
     parser.add_argument("--routing-worlds", type=int, default=1000)
     parser.add_argument("--partial-worlds", type=int, default=300)
+    parser.add_argument("--large-worlds", type=int, default=1000)
     parser.add_argument("--only", choices=["partial", "regression"])
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     start = time.perf_counter()
     regression = regression_size_table(args.worlds)
+    large = large_group_table(args.large_worlds)
+    skewed = skewed_student_sizes(10 * args.large_worlds)
     text = _regression_markdown(regression, args.worlds, time.perf_counter() - start)
+    text += (
+        "\n\n"
+        + _large_markdown(large, args.large_worlds)
+        + "\n\n"
+        + " ".join(
+            f"On the skewed null of {metric} at 5,000 rows, over {worlds} worlds: "
+            f"{gain:.3f} / {violation:.3f} (tolerance {tolerance(worlds):.3f})."
+            for metric, worlds, gain, violation in skewed
+        )
+    )
     print(text)
     if not args.no_write:
         write_section("validity-regression", text, "Validity of the regression tests")

@@ -457,8 +457,9 @@ def audit_fair_use(
         Paired test: ``"auto"`` is the exact McNemar test for ``error``,
         ``fnr`` and ``fpr``, DeLong's test for ``auc`` and the bootstrap
         otherwise (the larger
-        p-value of a paired t-test and a bootstrap-t for log loss and Brier,
-        a recentred percentile bootstrap for ECE).
+        p-value of a paired t-test and a bootstrap-t for log loss, Brier and
+        the regression losses, the t-test alone from 5,000 rows; a recentred
+        percentile bootstrap for ECE).
     alpha : float in (0, 1), default=0.1
         Significance level of every one-sided verdict, after correction.
         Each bound of a gain's interval is one-sided, at the level of its

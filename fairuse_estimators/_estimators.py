@@ -23,6 +23,11 @@ ESTIMATORS = ("logistic", "forest", "mlp", "boosting")
 REGRESSORS = ("linear", "forest", "mlp", "boosting")
 #: The default base of each task, which ``estimator=None`` stands for.
 DEFAULTS = {"classifier": "logistic", "regressor": "linear"}
+#: The random forest of both tasks (the paper's appendix G).
+FOREST = {
+    "n_estimators": 100, "max_depth": 20, "min_samples_split": 5,
+    "min_samples_leaf": 2,
+}  # fmt: skip
 _DEFAULT_REPR = {
     "classifier": "make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))",
     "regressor": "make_pipeline(StandardScaler(), Ridge())",
@@ -72,13 +77,7 @@ def make_estimator(name, seed=None, task="classifier", metric=None, quantile=0.5
     if name == "logistic":
         return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     if name == "forest":
-        return RandomForestClassifier(
-            n_estimators=100,
-            max_depth=20,
-            min_samples_split=5,
-            min_samples_leaf=2,
-            random_state=seed,
-        )
+        return RandomForestClassifier(**FOREST, random_state=seed)
     if name == "mlp":
         mlp = MLPClassifier(hidden_layer_sizes=(5, 2), max_iter=2000, random_state=seed)
         return CalibratedClassifierCV(
@@ -113,13 +112,7 @@ def _make_regressor(name, seed):
     if name == "linear":
         return make_pipeline(StandardScaler(), Ridge())
     if name == "forest":
-        return RandomForestRegressor(
-            n_estimators=100,
-            max_depth=20,
-            min_samples_split=5,
-            min_samples_leaf=2,
-            random_state=seed,
-        )
+        return RandomForestRegressor(**FOREST, random_state=seed)
     if name == "mlp":
         mlp = MLPRegressor(hidden_layer_sizes=(5, 2), max_iter=2000, random_state=seed)
         return make_pipeline(StandardScaler(), mlp)

@@ -24,8 +24,10 @@ Tests
     from the same variance. It needs :data:`MIN_CLASS_ROWS` rows of each
     class.
 ``"bootstrap"``
-    For error, log loss and Brier, the studentized bootstrap (bootstrap-t)
-    of the mean per-row loss difference, resampling the group's rows; for
+    For error, log loss, Brier and the regression losses, the studentized
+    bootstrap (bootstrap-t) of the mean per-row loss difference, resampling
+    the group's rows, beside the paired t-test (alone from
+    :data:`~._bootstrap.STUDENT_ROWS` rows); for
     ECE and AUC, the percentile bootstrap of the gain (AUC resampled within
     each class, since it conditions on the label). See :mod:`._bootstrap`.
     It needs :data:`MIN_TEST_ROWS` rows.

@@ -153,3 +153,26 @@ def test_bootstrap_t_bounds_invert_its_test(shift):
             low, high = bounds.bounds(levels, levels, np.arange(4))
             assert ((low > 0) == (p_gain <= level)).all()
             assert ((high < 0) == (p_violation <= level)).all()
+
+
+def test_mean_tests_in_large_groups_is_scipys_one_sided_t_test():
+    """Check that from STUDENT_ROWS rows the test of a mean loss difference is
+    the paired t-test alone, equal to scipy's one-sided one-sample t-test, with
+    Student bounds; below it the p-value is never smaller than the t-test's."""
+    from scipy.stats import ttest_1samp
+
+    from fairuse_estimators._bootstrap import STUDENT_ROWS, StudentBounds, mean_tests
+
+    rng = np.random.default_rng(0)
+    for n in (STUDENT_ROWS, 3 * STUDENT_ROWS, 200):
+        differences = rng.standard_t(3, size=(n, 3)) + [0.0, 0.02, -0.05]
+        p_gain, p_violation, bounds = mean_tests(differences, 200, rng, 0.1)
+        greater = ttest_1samp(differences, 0.0, alternative="greater").pvalue
+        less = ttest_1samp(differences, 0.0, alternative="less").pvalue
+        if n >= STUDENT_ROWS:
+            assert isinstance(bounds, StudentBounds)
+            np.testing.assert_allclose(p_gain, greater, rtol=1e-10)
+            np.testing.assert_allclose(p_violation, less, rtol=1e-10)
+        else:
+            assert (p_gain >= greater - 1e-12).all()
+            assert (p_violation >= less - 1e-12).all()
