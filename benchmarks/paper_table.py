@@ -62,6 +62,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 
 from fairuse_estimators import FairUseClassifier, FairUseRegressor, __version__
 from fairuse_estimators._estimators import ESTIMATORS, REGRESSORS, make_estimator
+from fairuse_estimators._metrics import METRICS, REGRESSION_METRICS
 from fairuse_estimators.datasets import list_datasets, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -332,6 +333,9 @@ def main():
     start = time.perf_counter()
     if args.from_csv:
         raw = pd.concat([pd.read_csv(path) for path in args.from_csv])
+        # The task's own runs only: a shell glob may take the other task's too.
+        raw = raw[raw.metric.isin(METRICS if args.task == "classification" else
+                                  REGRESSION_METRICS)]  # fmt: skip
         args.splits = raw.split.nunique()
         args.models = list(raw.model.unique())
         args.metrics = list(raw.metric.unique())

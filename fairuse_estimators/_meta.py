@@ -311,7 +311,7 @@ class FairUseBase(MetaEstimatorMixin, BaseEstimator):
         personalized variant: ``"onehot"``, ``"intersectional"``,
         ``"decoupled"``) is then tested for rationality against the generic
         variant and for envy-freeness, as in
-        :func:`~fairuse_estimators.audit_fair_use`. Use rows the classifier
+        :func:`~fairuse_estimators.audit_fair_use`. Use rows the estimator
         was not fitted on.
 
         Parameters
@@ -325,7 +325,7 @@ class FairUseBase(MetaEstimatorMixin, BaseEstimator):
         metric, test, alpha, correction, family, n_bootstrap, random_state : \
 default=None
             As in :func:`~fairuse_estimators.audit_fair_use`; ``None`` means
-            the classifier's own setting.
+            the estimator's own setting.
 
         Returns
         -------
