@@ -161,7 +161,7 @@ def mean_tests(differences, n_bootstrap, rng, alpha):
     n = len(differences)
     mean = differences.mean(axis=0)
     sd = differences.std(axis=0, ddof=1) / np.sqrt(n)
-    t = _studentized(mean, 0 * mean, sd)
+    t = _studentized(mean, 0 * mean, sd, relative_tolerance(differences))
     student_gain, student_violation = stdtr(n - 1, -t), stdtr(n - 1, t)
     if n >= STUDENT_ROWS:
         return student_gain, student_violation, StudentBounds(mean, sd, float(n - 1))
@@ -195,7 +195,8 @@ def bootstrap_t(differences, n_bootstrap, rng, alpha):
     n = len(differences)
     mean = differences.mean(axis=0)
     se = differences.std(axis=0, ddof=1) / np.sqrt(n)
-    observed = _studentized(mean, mean * 0, se)
+    tolerance = relative_tolerance(differences)
+    observed = _studentized(mean, mean * 0, se, tolerance)
     values, blocks = _resampling(differences, n_bootstrap, rng)
     first, second = [], []
     for weights in blocks:
@@ -203,7 +204,7 @@ def bootstrap_t(differences, n_bootstrap, rng, alpha):
         second.append(weights @ values**2 / n)
     first, second = np.vstack(first), np.vstack(second)
     spread = np.sqrt(np.maximum(second - first**2, 0.0) / (n - 1))
-    statistics = _studentized(first, mean, spread)
+    statistics = _studentized(first, mean, spread, tolerance)
     tails = _tails(statistics, observed, alpha, mean, se, studentized=True)
     p_gain, p_violation = tails.pvalues(
         (statistics >= observed - _TOLERANCE).sum(axis=0),
@@ -212,11 +213,20 @@ def bootstrap_t(differences, n_bootstrap, rng, alpha):
     return p_gain, p_violation, tails
 
 
-def _studentized(value, center, spread):
+def relative_tolerance(values, axis=0):
+    """What counts as zero next to ``values``: :data:`_TOLERANCE` times their
+    largest magnitude along ``axis``, so that a verdict does not change with
+    the units of the target (squared errors of a target in mol/L are of the
+    order of 1e-12)."""
+    return _TOLERANCE * np.abs(values).max(axis=axis, initial=0.0)
+
+
+def _studentized(value, center, spread, tolerance=_TOLERANCE):
     """``(value - center) / spread``; a zero spread gives the sign of the
-    difference as an infinite statistic (0 when there is none)."""
+    difference as an infinite statistic (0 when there is none); a difference
+    within ``tolerance`` is none."""
     difference = value - center
-    difference = np.where(np.abs(difference) <= _TOLERANCE, 0.0, difference)
+    difference = np.where(np.abs(difference) <= tolerance, 0.0, difference)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = difference / spread
         flat = np.where(difference == 0, 0.0, np.sign(difference) * np.inf)
@@ -251,7 +261,9 @@ def percentile(replicates, pairs, gain, alpha):
     """
     gains = replicates[:, pairs[:, 0]] - replicates[:, pairs[:, 1]]
     gains += gain - gains.mean(axis=0)
-    gains = np.where(np.abs(gains) <= _TOLERANCE, 0.0, gains)
+    tolerance = relative_tolerance(replicates[:, pairs].reshape(-1, len(pairs) * 2))
+    tolerance = tolerance.reshape(len(pairs), 2).max(axis=1)
+    gains = np.where(np.abs(gains) <= tolerance, 0.0, gains)
     zeros = np.zeros(len(pairs))
     tails = _tails(gains, zeros, alpha, zeros, zeros + 1, studentized=False)
     p_gain, p_violation = tails.pvalues((gains <= 0).sum(0), (gains >= 0).sum(0))

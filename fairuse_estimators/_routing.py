@@ -149,7 +149,9 @@ def best_routes(risks, pool, allowed=None):
         if np.isnan(ordered).all():
             continue  # no evidence for this group: keep it on the generic model
         best = np.nanmin(ordered)
-        routes[g] = order[np.flatnonzero(ordered <= best + TIE_TOLERANCE)[0]]
+        # Ties relative to the risks' size: the loss's units are the user's.
+        tie = TIE_TOLERANCE * np.nanmax(np.abs(ordered))
+        routes[g] = order[np.flatnonzero(ordered <= best + tie)[0]]
     return routes
 
 
@@ -353,7 +355,7 @@ def gated_routes(
         )
         gains = comparison_gains(risks, comparisons)
         significant = verdicts(p_gain, np.nan, options.alpha) == "gain"
-        enough = gains >= min_gain - TIE_TOLERANCE
+        enough = gains >= min_gain - TIE_TOLERANCE * np.abs(kept[pairs[:, 0], 0])
         chosen = pairs[significant & enough]
         allowed[chosen[:, 0], chosen[:, 1]] = True
         turned_down[pairs[significant & ~enough, 0]] = True

@@ -399,3 +399,20 @@ def test_regressor_at_the_end_of_a_pipeline(data):
     direct.fit(prepare.fit_transform(X), y)
     assert_allclose(pipe.predict(X), direct.predict(prepare.transform(X)))
     assert dict(pipe[-1].routing_) == dict(direct.routing_)
+
+
+@pytest.mark.parametrize("scale", [1e-7, 1e6])
+def test_regressor_verdicts_do_not_depend_on_the_units_of_the_target(data, scale):
+    """Check that a target in other units (squared errors of the order of
+    1e-14, or of 1e12) gets the same routes and verdicts, its risks scaled by
+    the square of the factor: no tolerance is absolute."""
+    X, y = data
+    reg = FairUseRegressor(LinearRegression(), group_columns=GROUPS, random_state=0)
+    original = clone(reg).fit(X, y)
+    scaled = clone(reg).fit(X, y * scale)
+    assert dict(scaled.routing_) == dict(original.routing_)
+    columns = ["route", "rationality", "envy_freeness"]
+    frame, scaled_frame = (r.audit_report_.to_frame() for r in (original, scaled))
+    pd.testing.assert_frame_equal(scaled_frame[columns], frame[columns])
+    assert_allclose(scaled.audit_report_.risks, original.audit_report_.risks * scale**2)
+    assert_allclose(scaled_frame["p_gain"], frame["p_gain"], rtol=1e-6)
