@@ -21,7 +21,7 @@ import platform
 import time
 
 import numpy as np
-from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.metrics import accuracy_score, mean_squared_error, roc_auc_score
 
 from fairuse_estimators._audit import fair_use_statistics
 from fairuse_estimators._metrics import Evidence, risk_matrix
@@ -29,7 +29,9 @@ from fairuse_estimators._stats import TestOptions
 
 
 def simulate(n, n_groups, seed=0):
-    """Labels, group ids and 1 + m candidates' labels and scores."""
+    """Labels, group ids and 1 + m candidates' labels and scores; for
+    ``squared_error`` a continuous target (``y`` plus the shared signal) and
+    the scores as predicted values."""
     rng = np.random.default_rng(seed)
     y = rng.integers(2, size=n)
     group_ids = rng.integers(n_groups, size=n)
@@ -37,7 +39,11 @@ def simulate(n, n_groups, seed=0):
     scores = np.array(
         [y * (1 + 0.05 * c) + shared + rng.normal(size=n) for c in range(n_groups + 1)]
     )
-    return y, group_ids, {"error": (scores > 0.5).astype(np.intp), "auc": scores}
+    return group_ids, {
+        "error": (y, (scores > 0.5).astype(np.intp)),
+        "auc": (y, scores),
+        "squared_error": (y + shared, scores),
+    }
 
 
 def vectorized(metric, y, group_ids, evidence, n_bootstrap):
@@ -58,6 +64,7 @@ def loop(metric, y, group_ids, evidence, n_bootstrap):
     score = {
         "error": lambda t, p: 1 - accuracy_score(t, p),
         "auc": lambda t, p: 1 - roc_auc_score(t, p),
+        "squared_error": mean_squared_error,
     }[metric]
     rng = np.random.default_rng(0)
     n_groups = int(group_ids.max()) + 1
@@ -65,7 +72,10 @@ def loop(metric, y, group_ids, evidence, n_bootstrap):
     for _ in range(n_bootstrap):
         for g in range(n_groups):
             rows = np.flatnonzero(group_ids == g)
-            strata = [rows[y[rows] == label] for label in (0, 1)]
+            # Within label for the classification metrics; a continuous
+            # target's rows are resampled as they are.
+            by = np.zeros(len(rows)) if metric == "squared_error" else y[rows]
+            strata = [rows[by == label] for label in np.unique(by)]
             sample = np.concatenate([rng.choice(s, size=len(s)) for s in strata])
             own = score(y[sample], evidence[1 + g, sample])
             generic = score(y[sample], evidence[0, sample])
@@ -88,15 +98,18 @@ def main():
         f"B={args.replicates}, {args.groups} groups, {args.groups + 1} candidates"
     )
     columns = ("metric", "n", "vectorized s", "loop s (scaled)", "ratio")
-    print(" ".join(f"{c:>{w}}" for c, w in zip(columns, (6, 8, 13, 16, 7))))
-    for metric in ("error", "auc"):
+    print(" ".join(f"{c:>{w}}" for c, w in zip(columns, (13, 8, 13, 16, 7))))
+    for metric in ("error", "auc", "squared_error"):
         for n in args.n:
-            y, group_ids, evidence = simulate(n, args.groups)
-            fast = vectorized(metric, y, group_ids, evidence[metric], args.replicates)
-            slow = loop(
-                metric, y, group_ids, evidence[metric], args.loop_replicates
-            ) * (args.replicates / args.loop_replicates)
-            print(f"{metric:>6} {n:>8} {fast:>13.2f} {slow:>16.1f} {slow / fast:>7.0f}")
+            group_ids, found = simulate(n, args.groups)
+            y, evidence = found[metric]
+            fast = vectorized(metric, y, group_ids, evidence, args.replicates)
+            slow = loop(metric, y, group_ids, evidence, args.loop_replicates) * (
+                args.replicates / args.loop_replicates
+            )
+            print(
+                f"{metric:>13} {n:>8} {fast:>13.2f} {slow:>16.1f} {slow / fast:>7.0f}"
+            )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Speed and memory of FairUseClassifier against the work it cannot avoid.
+"""Speed and memory of FairUseClassifier and FairUseRegressor against the work
+they cannot avoid.
 
 Sections (each prints ratios measured side by side in one run):
 
@@ -8,6 +9,8 @@ Sections (each prints ratios measured side by side in one run):
   classifier does (encoding, splitting, scoring, tests, routing) is overhead.
   Measured with one BLAS thread, with BLAS as installed, and as installed
   with a CPU-bound process on another core.
+- ``regression``: the same for ``FairUseRegressor(LinearRegression())`` on
+  the same rows with a continuous target (splits stratified by group).
 - ``parallel``: ``n_jobs=2`` against ``n_jobs=1`` (and that the routes and
   predictions are identical).
 - ``predict``: routed ``predict_proba`` on 1,000,000 rows against the usual
@@ -47,12 +50,12 @@ import pandas as pd
 import sklearn
 from sklearn.base import clone
 from sklearn.compose import make_column_transformer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 from threadpoolctl import threadpool_limits
 
-from fairuse_estimators import FairUseClassifier
+from fairuse_estimators import FairUseClassifier, FairUseRegressor
 from fairuse_estimators._evidence import make_splits
 from fairuse_estimators._groups import encode_groups, split_columns
 
@@ -83,10 +86,10 @@ def hand_fits(clf, X, y, names):
     # The same feature array, groups and splits as the classifier's stages.
     features, columns = split_columns(X, clf.group_indices_)
     encoding, group_ids = encode_groups(columns, names)
-    y_codes = np.searchsorted(clf.classes_, y)
-    splits, refit = make_splits(
-        clf.cv, y_codes, group_ids, len(clf.classes_), clf.random_state
-    )
+    classes = getattr(clf, "classes_", None)  # None: a regressor's values
+    y_codes = y if classes is None else np.searchsorted(classes, y)
+    n_classes = 0 if classes is None else len(classes)
+    splits, refit = make_splits(clf.cv, y_codes, group_ids, n_classes, clf.random_state)
     trainings = [train for train, _ in splits] + ([np.arange(len(y))] if refit else [])
     blocks = {
         "onehot": encoding.onehot_block(group_ids),
@@ -128,11 +131,18 @@ CONDITIONS = (
 )
 
 
-def overhead(n, repeats=3):
+def overhead(n, repeats=3, regression=False):
     X, y, names = make_data(n)
-    clf = FairUseClassifier(LogisticRegression(), group_columns=names, random_state=0)
+    if regression:  # the same rows, the latent score as a continuous target
+        y = X["x0"].to_numpy() + 0.5 * X["x1"].to_numpy() + y
+        clf = FairUseRegressor(LinearRegression(), group_columns=names, random_state=0)
+    else:
+        clf = FairUseClassifier(
+            LogisticRegression(), group_columns=names, random_state=0
+        )
     clf.fit(X, y)  # warm caches and imports once
-    print(f"overhead: n={n:,} x 20, 6 groups, n_jobs=1, best of {repeats}")
+    name = type(clf).__name__
+    print(f"overhead: {name}, n={n:,} x 20, 6 groups, n_jobs=1, best of {repeats}")
     for label, limit, busy in CONDITIONS:
         times = {"fit": [], "hand": []}
         with threadpool_limits(limit), busy_core() if busy else nullcontext():
@@ -141,9 +151,11 @@ def overhead(n, repeats=3):
                 times["hand"].append(hand_fits(clf, X, y, names))
         fit_time, hand_time = min(times["fit"]), min(times["hand"])
         print(
-            f"  {label}: FairUseClassifier.fit {fit_time:.2f} s, same base fits by "
+            f"  {label}: {name}.fit {fit_time:.2f} s, same base fits by "
             f"hand {hand_time:.2f} s, ratio {fit_time / hand_time:.3f} (goal <= 1.05)"
         )
+    if regression:
+        return
     log_loss_gate = clone(clf).set_params(gate_loss="log_loss")
     with threadpool_limits(1):
         fit_time = min(timed(clone(clf).fit, X, y)[0] for _ in range(repeats))
@@ -316,7 +328,9 @@ def scaling(sizes, group_counts):
             )
 
 
-SECTIONS = ("overhead", "parallel", "predict", "ensemble", "memory", "scaling")
+SECTIONS = (
+    "overhead", "regression", "parallel", "predict", "ensemble", "memory", "scaling"
+)  # fmt: skip
 
 
 def main():
@@ -339,6 +353,8 @@ def main():
     for section in args.sections:
         if section == "overhead":
             overhead(args.n)
+        elif section == "regression":
+            overhead(args.n, regression=True)
         elif section == "parallel":
             parallel(args.n)
         elif section == "predict":
