@@ -545,7 +545,7 @@ def audit_fair_use(
            <60        77  0.000  inconclusive  inconclusive
     """
     if metric is None:
-        metric = "squared_error" if is_regressor(personalized) else "error"
+        metric = "squared_error" if _is_regressor(personalized) else "error"
     options = check_test_options(
         metric, test, alpha, correction, n_bootstrap, random_state, family
     )
@@ -587,7 +587,7 @@ def audit_fair_use(
 def _audited_target(personalized, generic, y, rows, metric, quantile):
     """The classes (``None`` for a regressor), the resolved metric and the
     target of the audited ``rows``: label codes, or values."""
-    if is_regressor(personalized):
+    if _is_regressor(personalized):
         return None, resolve_metric(metric, None, quantile), regression_values(y[rows])
     classes = _audit_classes(personalized, generic, y)
     metric = resolve_metric(metric, classes)
@@ -597,11 +597,29 @@ def _audited_target(personalized, generic, y, rows, metric, quantile):
     return classes, metric, np.searchsorted(classes, y[rows])
 
 
+def _is_regressor(estimator):
+    """scikit-learn's ``is_regressor``, for any object with ``predict``: one
+    without scikit-learn's tags is a classifier unless it says otherwise."""
+    try:
+        return is_regressor(estimator)
+    except AttributeError:
+        return getattr(estimator, "_estimator_type", None) == "regressor"
+
+
 def _check_audited(personalized, generic, X, y):
-    """Fitted models, a 2-D ``X`` and a ``y`` of the same length."""
+    """Fitted models of one task, a 2-D ``X`` and a ``y`` of the same length."""
     check_is_fitted(personalized)
     if generic is not None:
         check_is_fitted(generic)
+        if _is_regressor(generic) != _is_regressor(personalized):
+            kinds = {True: "regressor", False: "classifier"}
+            raise ValueError(
+                f"generic is a {kinds[_is_regressor(generic)]} "
+                f"({type(generic).__name__}) and personalized a "
+                f"{kinds[_is_regressor(personalized)]} "
+                f"({type(personalized).__name__}); the generic model must "
+                "predict what the personalized one does."
+            )
     if not hasattr(X, "iloc"):
         X = np.asarray(X, dtype=object if isinstance(X, list | tuple) else None)
         if X.ndim != 2:

@@ -69,8 +69,8 @@ class RowLoss:
 
     def check(self):
         """Raise now, with the reason, if ``func`` is no per-row loss."""
-        if self.classes is None:
-            codes, on = np.array([0.0, 1.0]), "the values [0.0, 1.0]"
+        if self.classes is None:  # positive values: a relative loss divides by y
+            codes, on = np.array([1.0, 2.0]), "the values [1.0, 2.0]"
         else:
             codes = np.arange(len(self.classes))
             on = f"the labels {self.classes.tolist()!r}"
@@ -99,6 +99,11 @@ class Pinball:
     higher_is_better = False
 
     def __init__(self, quantile=0.5):
+        if isinstance(quantile, bool) or not 0 < quantile < 1:
+            raise ValueError(
+                f"quantile must be a number in (0, 1) for metric='pinball'; got "
+                f"{quantile!r}."
+            )
         self.quantile = float(quantile)
 
     def __str__(self):

@@ -406,13 +406,17 @@ def _regression_losses(metric, y, predictions):
         return residual**2
     if metric == "absolute_error":
         return np.abs(residual)
-    if (predictions <= 0).any():
+    if (predictions < 0).any():
         raise ValueError(
-            "metric='poisson' needs positive predictions, but a candidate "
+            "metric='poisson' needs non-negative predictions, but a candidate "
             f"predicted {predictions.min():.4g} on rows it did not train on. Use a "
             "base estimator with a log link, such as PoissonRegressor or "
             "HistGradientBoostingRegressor(loss='poisson')."
         )
+    # A log-link model of a group whose counts are all 0 predicts 0, whose
+    # deviance on a positive count is infinite: read 0 as the smallest
+    # positive float, a very large but finite loss.
+    predictions = np.maximum(predictions, np.finfo(float).tiny)
     # 2 (y log(y / mu) - y + mu), with y log y = 0 at y = 0.
     return 2 * (xlogy(y, y) - xlogy(y, predictions) + predictions - y)
 

@@ -14,6 +14,7 @@ from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_y
 
+from ._estimators import make_estimator
 from ._meta import SHARED_CONSTRAINTS, FairUseBase
 from ._metrics import REGRESSION_METRICS, resolve_metric
 from ._pool import VARIANTS
@@ -42,8 +43,11 @@ class FairUseRegressor(RegressorMixin, FairUseBase):
     ----------
     estimator : regressor, default=None
         The base regressor cloned for every variant. ``None`` means a
-        standardized ridge regression, ``make_pipeline(StandardScaler(),
-        Ridge())``, as the command line's ``--estimator linear``.
+        standardized linear model fitted for ``metric``, as the command
+        line's ``--estimator linear``: ridge regression,
+        ``make_pipeline(StandardScaler(), Ridge())``; for ``"poisson"`` a
+        ``PoissonRegressor`` and for ``"pinball"`` an unpenalized
+        ``QuantileRegressor`` at ``quantile`` in its place.
 
     group_columns : str, int or sequence of str or int, default=None
         Names (DataFrame input) or integer positions of the group attributes
@@ -254,6 +258,17 @@ callable, default="squared_error"
 
     def _classes(self):
         return None
+
+    def _base_estimator(self):
+        """The given base, or the default one fitted for ``metric``: a
+        Poisson regression for ``"poisson"``, a quantile regression at
+        ``quantile`` for ``"pinball"``, a ridge regression otherwise."""
+        if self.estimator is not None:
+            return self.estimator
+        metric = self.metric if isinstance(self.metric, str) else None
+        return make_estimator(
+            "linear", task="regressor", metric=metric, quantile=self.quantile
+        )
 
     def _metric(self, metric=None):
         metric = self.metric if metric is None else metric

@@ -31,6 +31,7 @@ from ._files import (
     terminal_safe,
     write_atomic,
 )
+from ._metrics import REGRESSION_METRICS
 from ._model_files import CommandError, load_model, skops_io
 from ._options import (
     ESTIMATOR_OF,
@@ -105,7 +106,12 @@ def read_data(path, target, groups, drop=None, sep=",", task="classification"):
         raise ValueError(
             f"The target column {target!r} in {str(path)!r} holds {len(classes)} "
             f"classes ({shown}); fairuse needs a binary target. Binarize it first "
-            "(for example value > threshold)."
+            "(for example value > threshold)"
+            + (
+                ", or pass --task regression to model its values."
+                if pd.api.types.is_numeric_dtype(data.target)
+                else "."
+            )
         )
     for column in data.group_columns:
         values = data.data[column].dropna().unique()
@@ -148,10 +154,13 @@ def _tasks_of(name):
 
 def _read(args):
     """The data of ``audit`` and ``fit``, saying which task ``auto`` chose."""
+    asked = args.task
+    if asked == "auto" and args.metric in REGRESSION_METRICS:
+        asked = "regression"  # a loss of a continuous target says what it is
     X, y, group_columns, task = read_data(
-        args.data, args.target, args.groups, *_left_out(args), task=args.task
+        args.data, args.target, args.groups, *_left_out(args), task=asked
     )
-    if args.task == "auto" and task == "regression":
+    if asked == "auto" and task == "regression":
         _say(
             f"The target {args.target!r} is numeric with {y.nunique()} distinct "
             "values: fitting FairUseRegressor (pass --task classification to "

@@ -1,5 +1,6 @@
 """The command for a continuous target: task choice, estimators, losses."""
 
+import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
@@ -109,3 +110,21 @@ def test_plan_takes_a_regression_loss(capsys):
     assert result.returncode == 0, result.stderr
     rows = required_group_size(100.0, metric="squared_error", sd=900.0)
     assert result.stdout.splitlines()[-1].split() == ["100", str(rows)]
+
+
+def test_a_regression_loss_implies_the_task(capsys, tmp_path):
+    """Check that --metric poisson reads a count target with few values as
+    continuous, and that a numeric target refused as labels suggests
+    --task regression."""
+    frame = load_whas500_los().frame
+    frame = frame.assign(y=np.minimum(frame["y"], 5.0))  # 6 distinct values
+    path = tmp_path / "few.csv"
+    frame.to_csv(path, index=False)
+    result = fairuse_main(
+        capsys, "audit", path, "--target", "y", "--groups", GROUPS,
+        "--metric", "poisson",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "FairUseRegressor(linear)" in result.stdout
+    result = fairuse_main(capsys, "audit", path, "--target", "y", "--groups", GROUPS)
+    assert_one_line_error(result, "holds 6 classes", "--task regression")

@@ -293,7 +293,7 @@ def test_regressor_refuses_bad_input(data):
         FairUseRegressor(
             PoissonRegressor(), group_columns=GROUPS, metric="poisson"
         ).fit(X, y)
-    with pytest.raises(ValueError, match="positive predictions"):
+    with pytest.raises(ValueError, match="non-negative predictions"):
         FairUseRegressor(
             LinearRegression(), group_columns=GROUPS, metric="poisson"
         ).fit(X, np.maximum(3 * X["x"].to_numpy(), 0.0))
@@ -416,3 +416,87 @@ def test_regressor_verdicts_do_not_depend_on_the_units_of_the_target(data, scale
     pd.testing.assert_frame_equal(scaled_frame[columns], frame[columns])
     assert_allclose(scaled.audit_report_.risks, original.audit_report_.risks * scale**2)
     assert_allclose(scaled_frame["p_gain"], frame["p_gain"], rtol=1e-6)
+
+
+def test_audit_refuses_a_generic_model_of_the_other_task(data):
+    """Check that a classifier given as the generic model of a regressor (or
+    the reverse) is refused, rather than its labels scored as values."""
+    X, y = data
+    features = X.drop(columns=GROUPS)
+    personalized = FairUseRegressor(LinearRegression(), group_columns=GROUPS).fit(X, y)
+    classifier = LogisticRegression().fit(features, y > 0)
+    with pytest.raises(ValueError, match="generic is a classifier"):
+        audit_fair_use(personalized, X, y, group_columns=GROUPS, generic=classifier)
+    onehot = make_pipeline(
+        make_column_transformer((OneHotEncoder(), GROUPS), remainder="passthrough"),
+        LogisticRegression(),
+    ).fit(X, y > 0)
+    regressor = LinearRegression().fit(features, y)
+    with pytest.raises(ValueError, match="generic is a regressor"):
+        audit_fair_use(onehot, X, y > 0, group_columns=GROUPS, generic=regressor)
+
+
+def test_audit_refuses_a_quantile_outside_the_unit_interval(data):
+    X, y = data
+    reg = FairUseRegressor(LinearRegression(), group_columns=GROUPS).fit(X, y)
+    for quantile in (0.0, 2, -1):
+        with pytest.raises(ValueError, match="quantile must be a number in"):
+            audit_fair_use(reg, X, y, group_columns=GROUPS, metric="pinball",
+                           quantile=quantile)  # fmt: skip
+
+
+def test_default_base_is_fitted_for_the_metric(data):
+    """Check that estimator=None fits a quantile regression for the pinball
+    loss and a Poisson regression for counts, as the command line does."""
+    from sklearn.linear_model import QuantileRegressor
+
+    X, y = data
+    reg = FairUseRegressor(
+        group_columns=GROUPS, metric="pinball", quantile=0.9, random_state=0
+    ).fit(X, y)
+    base = reg.estimators_["generic"][-1]
+    assert isinstance(base, QuantileRegressor) and base.quantile == 0.9
+    covered = (y <= reg.predict(X)).mean()
+    assert 0.85 < covered < 0.95
+    X_counts, counts = grouped_regression(poisson=True)
+    poisson = FairUseRegressor(group_columns=GROUPS, metric="poisson").fit(
+        X_counts, counts
+    )
+    assert isinstance(poisson.estimators_["generic"][-1], PoissonRegressor)
+
+
+def test_poisson_fit_survives_a_group_without_events(data):
+    """A group whose counts are all 0 gets a decoupled Poisson model that
+    predicts 0: its deviance on positive counts is huge but finite, and the
+    fit goes on."""
+    X, counts = grouped_regression(poisson=True)
+    counts = np.where(X["g"] == "c", 0.0, counts)
+    reg = FairUseRegressor(
+        PoissonRegressor(alpha=0.0, max_iter=1000), group_columns=GROUPS,
+        metric="poisson", random_state=0,
+    )  # fmt: skip
+    # The base's own warning on the group without events, reported once.
+    with pytest.warns(RuntimeWarning, match="base fits raised RuntimeWarning"):
+        reg.fit(X, counts)
+    assert np.isfinite(reg.audit_report_.risks).all()
+    assert np.isfinite(reg.predict(X)).all()
+
+
+def test_a_relative_loss_of_a_positive_target_is_accepted(data):
+    """Check that a per-row loss dividing by the target passes the early
+    check (made on positive values) and equals its mean on each group."""
+    X, y = data
+    target = np.exp(y / 3) + 1
+
+    def relative(y_true, y_pred):
+        return np.abs(y_true - y_pred) / y_true
+
+    reg = FairUseRegressor(
+        LinearRegression(), group_columns=GROUPS, metric=relative, random_state=0
+    ).fit(X, target)
+    frame = reg.audit(X, target).to_frame("routed")
+    predicted = reg.predict(X)
+    for label, (group,) in enumerate(reg.groups_):
+        rows = _group_rows(X, group)
+        expected = relative(target[rows], predicted[rows]).mean()
+        assert_allclose(frame["risk_personalized"].iloc[label], expected)

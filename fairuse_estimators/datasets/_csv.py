@@ -173,8 +173,9 @@ def _check_target(y, path, task="classification"):
         raise ValueError(
             f"{where} must be binary or categorical (class labels), but its "
             f"values look {kind} ({n_values} distinct values). Pass a column of "
-            "class labels, or binarize this one first (for example value > "
-            "threshold)."
+            "class labels, binarize this one first (for example value > "
+            "threshold), or read it as a continuous target (task='regression', "
+            "--task regression on the command line)."
         )
 
 
