@@ -22,8 +22,11 @@ Its *power* against a true gain is the chance that it rejects at that level.
 The *largest possible gain* of a comparison is the reference's risk: every
 row the reference gets wrong made right for error, a perfect candidate for
 the other metrics (for AUC, risk ``1 - AUC``). A comparison whose power
-stays below :data:`POWER` even against that gain is *untestable*: no
-candidate could have shown a gain on rows this few.
+stays below :data:`POWER` even against that gain, and that detects no gain up
+to it with the spread its test saw (``inf`` detectable gain), is
+*untestable*: no candidate could have shown a gain on rows this few. Both
+are needed: a perfect candidate's losses can spread more widely than a real
+candidate's differences do (heavy-tailed squared errors).
 """
 
 import numpy as np

@@ -792,9 +792,16 @@ class FairUseReport:
         )
 
 
-def _verdicts(block, alpha, largest_power):
+def _verdicts(block, alpha, power):
+    """Verdicts of a block of comparisons; ``power`` holds their power inputs,
+    power against the largest possible gain and detectable gains."""
+    _, largest_power, detectable = power
     with np.errstate(invalid="ignore"):
-        untestable = largest_power < POWER
+        # Untestable: no power even against the largest possible gain, and no
+        # gain up to it detectable with the spread the test saw (a perfect
+        # candidate's losses can spread more than a real candidate's
+        # differences do, as heavy-tailed squared errors do).
+        untestable = (largest_power < POWER) & ~np.isfinite(detectable)
     return verdicts(
         block[..., FIELD["p_gain_adjusted"]],
         block[..., FIELD["p_violation_adjusted"]],
@@ -849,9 +856,9 @@ def _compute_arrays(report, k):
         "cross": cross,
         "gaps": gaps,
         "rationality_verdicts": _verdicts(
-            rationality, report.alpha, largest_power["rationality"]
+            rationality, report.alpha, power["rationality"]
         ),
-        "envy_verdicts": _verdicts(envy, report.alpha, largest_power["envy"]),
+        "envy_verdicts": _verdicts(envy, report.alpha, power["envy"]),
         "largest_power": largest_power,
         "largest_gain": power["rationality"][0][:, P["largest"]],
         "detectable": {key: found[2] for key, found in power.items()},

@@ -361,3 +361,37 @@ def test_planned_size_for_a_squared_error_gain_has_its_power():
     y = np.zeros(n * WORLDS)
     simulated = _simulated_power("squared_error", "bootstrap", y, predictions, n, 0.1)
     _within_monte_carlo(simulated, planned, slack=0.02)
+
+
+def test_untestable_only_when_no_gain_up_to_the_largest_is_detectable():
+    """Check the verdict rule against its power inputs: a comparison whose
+    power against a perfect candidate is low (that candidate's losses spread
+    widely, as heavy-tailed squared errors do) but whose observed spread
+    detects gains well below the largest possible one is inconclusive, not
+    untestable; with neither, it is untestable."""
+    from fairuse_estimators._power import (
+        KINDS,
+        POWER_FIELDS,
+        P,
+        detectable_gains,
+        largest_gain_power,
+    )
+    from fairuse_estimators._report import _verdicts
+    from fairuse_estimators._stats import STAT_FIELDS
+
+    inputs = np.full((2, len(POWER_FIELDS)), np.nan)
+    inputs[:, P["kind"]] = KINDS.index("student")
+    inputs[:, P["n"]], inputs[:, P["df"]] = 180, 179
+    inputs[:, P["largest"]], inputs[:, P["level"]] = 5.7, 0.1
+    # Standard errors of the gain: against a perfect candidate, and observed.
+    inputs[:, P["spread_largest"]] = 5.0
+    inputs[:, P["spread"]] = [0.02, 5.0]
+    largest, detectable = largest_gain_power(inputs), detectable_gains(inputs)
+    assert (largest < 0.8).all()
+    assert np.isfinite(detectable[0]) and detectable[0] < 0.1
+    assert np.isinf(detectable[1])
+    block = np.full((2, len(STAT_FIELDS)), np.nan)
+    block[:, [STAT_FIELDS.index("p_gain_adjusted"),
+              STAT_FIELDS.index("p_violation_adjusted")]] = 0.5  # fmt: skip
+    verdicts = _verdicts(block, 0.1, (inputs, largest, detectable))
+    assert verdicts.tolist() == ["inconclusive", "untestable"]
