@@ -67,9 +67,8 @@ report.to_frame()[["n", "risk_generic", "risk_personalized", "gain", "rationalit
 # :class:`~fairuse_estimators.FairUseRegressor` fits the generic, one-hot,
 # intersectional and decoupled variants of the same linear regression and
 # routes each group on its own held-out evidence.
-reg = FairUseRegressor(
-    LinearRegression(), group_columns=["group"], random_state=0
-).fit(X_train, y_train)
+reg = FairUseRegressor(LinearRegression(), group_columns=["group"], random_state=0)
+reg.fit(X_train, y_train)
 print(reg.routing_)
 
 # %%
