@@ -51,14 +51,19 @@ class RowLoss:
             out[c] = self._checked(self.func(y_true, self._labels(predicted)), len(y))
         return out
 
+    @property
+    def _example(self):
+        """A metric of a whole group of the task, for the error messages."""
+        return "r2_score" if self.classes is None else "recall_score"
+
     def _checked(self, values, n):
         values = np.asarray(values, dtype=float)
         if values.shape != (n,):
             raise ValueError(
                 f"metric={self.name} must return one loss per row, an array of "
                 f"shape ({n},); it returned shape {values.shape}. Pass a metric "
-                "of a whole group, such as sklearn.metrics.recall_score, as "
-                "metric=make_scorer(recall_score)."
+                f"of a whole group, such as sklearn.metrics.{self._example}, as "
+                f"metric=make_scorer({self._example})."
             )
         if not np.isfinite(values).all():
             raise ValueError(
@@ -83,7 +88,7 @@ class RowLoss:
                 f"metric={self.name} failed when called as loss(y_true, y_pred) "
                 f"on {on}: {error} A per-row loss "
                 "returns one loss per row; pass a metric of a whole group, such "
-                "as sklearn.metrics.recall_score, as metric=make_scorer(...)."
+                f"as sklearn.metrics.{self._example}, as metric=make_scorer(...)."
             ) from error
 
 

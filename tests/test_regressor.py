@@ -500,3 +500,14 @@ def test_a_relative_loss_of_a_positive_target_is_accepted(data):
         rows = _group_rows(X, group)
         expected = relative(target[rows], predicted[rows]).mean()
         assert_allclose(frame["risk_personalized"].iloc[label], expected)
+
+
+def test_a_loss_of_a_whole_group_is_refused_with_a_regression_example(data):
+    """Check that a metric returning one number per group is refused with the
+    way to pass it, named for a continuous target."""
+    from sklearn.metrics import mean_squared_error
+
+    X, y = data
+    reg = FairUseRegressor(group_columns=GROUPS, metric=mean_squared_error)
+    with pytest.raises(ValueError, match=r"one loss per row.*make_scorer\(r2_score\)"):
+        reg.fit(X, y)
