@@ -356,9 +356,9 @@ def encoded_labels(y, classes, whose):
     return codes
 
 
-def regression_values(y):
+def regression_values(y, metric=None):
     """The values of a continuous target, as floats; refused when they are
-    not numbers or not finite."""
+    not numbers, not finite, or negative for the Poisson deviance."""
     try:
         values = np.asarray(y, dtype=float)
     except (TypeError, ValueError) as error:
@@ -370,6 +370,12 @@ def regression_values(y):
         raise ValueError(
             f"y holds {int((~np.isfinite(values)).sum())} NaN or infinite "
             "value(s); every audited row needs a finite target value."
+        )
+    if metric == "poisson" and (values < 0).any():
+        raise ValueError(
+            "metric='poisson' is the deviance of counts and needs a non-negative "
+            f"target; y has {int((values < 0).sum())} negative value(s). Use "
+            "metric='squared_error' or 'absolute_error'."
         )
     return values
 
@@ -588,7 +594,8 @@ def _audited_target(personalized, generic, y, rows, metric, quantile):
     """The classes (``None`` for a regressor), the resolved metric and the
     target of the audited ``rows``: label codes, or values."""
     if _is_regressor(personalized):
-        return None, resolve_metric(metric, None, quantile), regression_values(y[rows])
+        metric = resolve_metric(metric, None, quantile)
+        return None, metric, regression_values(y[rows], metric)
     classes = _audit_classes(personalized, generic, y)
     metric = resolve_metric(metric, classes)
     for estimator in (personalized, generic):

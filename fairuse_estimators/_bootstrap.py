@@ -261,8 +261,7 @@ def percentile(replicates, pairs, gain, alpha):
     """
     gains = replicates[:, pairs[:, 0]] - replicates[:, pairs[:, 1]]
     gains += gain - gains.mean(axis=0)
-    tolerance = relative_tolerance(replicates[:, pairs].reshape(-1, len(pairs) * 2))
-    tolerance = tolerance.reshape(len(pairs), 2).max(axis=1)
+    tolerance = relative_tolerance(replicates[:, pairs], axis=(0, 2))
     gains = np.where(np.abs(gains) <= tolerance, 0.0, gains)
     zeros = np.zeros(len(pairs))
     tails = _tails(gains, zeros, alpha, zeros, zeros + 1, studentized=False)

@@ -22,7 +22,13 @@ from sklearn import config_context
 from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, check_cv
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._metrics import allocate_evidence, evidence_kind, n_labels
+from ._metrics import (
+    allocate_evidence,
+    class_codes,
+    count_labels,
+    evidence_kind,
+    n_labels,
+)
 from ._pool import BLOCK_VARIANTS, build_pool, serving
 from ._variants import (
     candidate_model,
@@ -55,8 +61,7 @@ def make_splits(cv, y, group_ids, n_classes, random_state=None):
     refit : bool
         ``False`` for a float holdout, whose evaluated models are deployed.
     """
-    if not n_classes:  # a continuous target: stratified by group alone
-        y, n_classes = np.zeros(len(y), dtype=np.intp), 1
+    y, n_classes = count_labels(y, n_classes)
     strata = (group_ids + 2) * n_classes + y
     holdout = isinstance(cv, Real) and not isinstance(cv, Integral)
     if holdout:
@@ -290,7 +295,7 @@ def fit_tasks(data, train, evaluate, keep):
     gated = isinstance(data.kind, tuple)
     common = {
         "kind": data.kind,
-        "classes": np.arange(data.n_classes) if data.n_classes else None,
+        "classes": class_codes(data.n_classes),
         "fit_params": data.params,
         "keep": keep,
     }
@@ -540,11 +545,10 @@ def fit_evidence(
         check_training_classes(y, group_ids, splits, refit, classes, n_groups)
     decoupled, notes = np.zeros(n_groups, dtype=bool), [""] * n_groups
     if "decoupled" in variants:
-        # A continuous target counts as one class: a group needs rows alone.
+        labels, counted = count_labels(y, n_classes)
         decoupled, notes = decoupled_groups(
-            y if n_classes else np.zeros_like(group_ids), group_ids, splits,
-            refit, (n_groups, max(n_classes, 1)), settings["min_group_size"],
-            row_weights(settings["params"]),
+            labels, group_ids, splits, refit, (n_groups, counted),
+            settings["min_group_size"], row_weights(settings["params"]),
         )  # fmt: skip
     pool = build_pool(variants, n_groups, decoupled)
     kind = evidence_kind(settings["metric"])
@@ -589,8 +593,7 @@ def score_pool(estimators, encoding, pool, X_features, y, group_ids, metric, n_c
         metric, y, group_ids, pool.n_groups, pool.size, n_classes
     )
     rows = np.flatnonzero(group_ids >= 0)
-    kind = evidence_kind(metric)
-    classes = np.arange(n_classes) if n_classes else None
+    kind, classes = evidence_kind(metric), class_codes(n_classes)
     # Candidates sharing a fitted model (a block variant's reported groups)
     # are scored in stacked calls.
     by_model = {}

@@ -121,8 +121,12 @@ class FairUseBase(MetaEstimatorMixin, BaseEstimator):
 
     def _base_estimator(self):
         if self.estimator is None:
-            return make_estimator(self._default, task=self._task)
+            return self._default_estimator()
         return self.estimator
+
+    def _default_estimator(self):
+        """The base ``estimator=None`` stands for."""
+        return make_estimator(self._default, task=self._task)
 
     # ------------------------------------------------------------------ input
 

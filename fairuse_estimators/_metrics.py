@@ -91,6 +91,20 @@ def n_labels(classes):
     return 0 if classes is None else len(classes)
 
 
+def class_codes(n_classes):
+    """The encoded classes ``0 .. n_classes - 1``; ``None`` for a continuous
+    target (``n_classes`` 0)."""
+    return np.arange(n_classes) if n_classes else None
+
+
+def count_labels(y, n_classes):
+    """Labels and their number for stratifying and counting rows: a
+    continuous target counts as one class, so its strata are the groups."""
+    if n_classes:
+        return y, n_classes
+    return np.zeros(len(y), dtype=np.intp), 1
+
+
 def metric_name(metric):
     """The name a report shows for ``metric``."""
     return metric if isinstance(metric, str) else str(resolve_metric(metric, []))

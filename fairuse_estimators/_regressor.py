@@ -14,6 +14,7 @@ from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_y
 
+from ._audit import regression_values
 from ._estimators import make_estimator
 from ._meta import SHARED_CONSTRAINTS, FairUseBase
 from ._metrics import REGRESSION_METRICS, resolve_metric
@@ -259,12 +260,10 @@ callable, default="squared_error"
     def _classes(self):
         return None
 
-    def _base_estimator(self):
-        """The given base, or the default one fitted for ``metric``: a
-        Poisson regression for ``"poisson"``, a quantile regression at
-        ``quantile`` for ``"pinball"``, a ridge regression otherwise."""
-        if self.estimator is not None:
-            return self.estimator
+    def _default_estimator(self):
+        """The default base fitted for ``metric``: a Poisson regression for
+        ``"poisson"``, a quantile regression at ``quantile`` for
+        ``"pinball"``, a ridge regression otherwise."""
         metric = self.metric if isinstance(self.metric, str) else None
         return make_estimator(
             "linear", task="regressor", metric=metric, quantile=self.quantile
@@ -275,14 +274,7 @@ callable, default="squared_error"
         return resolve_metric(metric, None, quantile=self.quantile)
 
     def _target(self, y, metric):
-        y = _check_y(y, y_numeric=True, estimator=self).astype(float, copy=False)
-        if metric == "poisson" and (y < 0).any():
-            raise ValueError(
-                "metric='poisson' is the deviance of counts and needs a "
-                f"non-negative target; y has {int((y < 0).sum())} negative "
-                "value(s). Use metric='squared_error' or 'absolute_error'."
-            )
-        return y
+        return regression_values(_check_y(y, y_numeric=True, estimator=self), metric)
 
     def _encode_target(self, y):
         return self._target(y, self.metric)

@@ -511,3 +511,18 @@ def test_a_loss_of_a_whole_group_is_refused_with_a_regression_example(data):
     reg = FairUseRegressor(group_columns=GROUPS, metric=mean_squared_error)
     with pytest.raises(ValueError, match=r"one loss per row.*make_scorer\(r2_score\)"):
         reg.fit(X, y)
+
+
+def test_audit_refuses_negative_counts_for_the_poisson_deviance():
+    """Check that audit_fair_use refuses a negative target for the Poisson
+    deviance, as the regressor does, rather than reporting NaN risks."""
+    X, counts = grouped_regression(poisson=True)
+    reg = FairUseRegressor(group_columns=GROUPS, metric="poisson").fit(X, counts)
+    for audit in (
+        lambda: audit_fair_use(
+            reg, X, counts - 1, group_columns=GROUPS, metric="poisson"
+        ),
+        lambda: reg.audit(X, counts - 1),
+    ):
+        with pytest.raises(ValueError, match="needs a non-negative target"):
+            audit()
