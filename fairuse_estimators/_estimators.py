@@ -21,8 +21,6 @@ from sklearn.preprocessing import StandardScaler
 ESTIMATORS = ("logistic", "forest", "mlp", "boosting")
 #: Names accepted by :func:`make_estimator` with ``task="regressor"``.
 REGRESSORS = ("linear", "forest", "mlp", "boosting")
-#: The default base of each task, which ``estimator=None`` stands for.
-DEFAULTS = {"classifier": "logistic", "regressor": "linear"}
 #: The random forest of both tasks (the paper's appendix G).
 FOREST = {
     "n_estimators": 100, "max_depth": 20, "min_samples_split": 5,

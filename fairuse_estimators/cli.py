@@ -23,7 +23,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from ._demo import demo_facts, demo_story
-from ._estimators import DEFAULTS, make_estimator
+from ._estimators import make_estimator
 from ._files import (
     atomic_output,
     check_outputs,
@@ -138,9 +138,9 @@ def make_model(args, group_columns, task="classification"):
         elif name not in own and value not in (None, *task_defaults(name).values()):
             flag = "--" + name.replace("_", "-")
             raise ValueError(f"{flag} applies to {_tasks_of(name)} only, not {task}.")
-    kind = "regressor" if task == "regression" else "classifier"
+    # The estimator's own default base and task name, as estimator=None has.
     base = make_estimator(
-        args.estimator or DEFAULTS[kind], args.seed, task=kind,
+        args.estimator or estimator._default, args.seed, task=estimator._task,
         metric=passed.get("metric"), quantile=passed.get("quantile", 0.5),
     )  # fmt: skip
     return estimator(
