@@ -58,6 +58,7 @@ from threadpoolctl import threadpool_limits
 from fairuse_estimators import FairUseClassifier, FairUseRegressor
 from fairuse_estimators._evidence import make_splits
 from fairuse_estimators._groups import encode_groups, split_columns
+from fairuse_estimators._metrics import n_labels
 
 
 def make_data(n, n_features=20, levels=(2, 3), seed=0):
@@ -88,8 +89,9 @@ def hand_fits(clf, X, y, names):
     encoding, group_ids = encode_groups(columns, names)
     classes = getattr(clf, "classes_", None)  # None: a regressor's values
     y_codes = y if classes is None else np.searchsorted(classes, y)
-    n_classes = 0 if classes is None else len(classes)
-    splits, refit = make_splits(clf.cv, y_codes, group_ids, n_classes, clf.random_state)
+    splits, refit = make_splits(
+        clf.cv, y_codes, group_ids, n_labels(classes), clf.random_state
+    )
     trainings = [train for train, _ in splits] + ([np.arange(len(y))] if refit else [])
     blocks = {
         "onehot": encoding.onehot_block(group_ids),
