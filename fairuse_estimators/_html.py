@@ -58,8 +58,7 @@ def fragment(report, plots=True):
         '<div class="fairuse-report">',
         f"<style>{CSS}</style>",
         f"<h2>Fair-use audit: {esc(_text.measure(report))}</h2>",
-        f"<p>{esc(report.evidence)}; {settings['test']} test at alpha="
-        f"{settings['alpha']} with {esc(settings['correction'])} correction; "
+        f"<p>{esc(report.evidence)}; {esc(_text.test_clause(report))}; "
         f"{report.n_withheld} withheld rows.</p>",
         *(f"<p>{esc(line)}</p>" for line in _text.error_rates(report)),
     ]
@@ -108,7 +107,10 @@ def fragment(report, plots=True):
         parts.append("<p>No groups to audit.</p>")
     parts += [
         "<h3>Settings</h3>",
-        table(["setting", "value"], [[k, str(v)] for k, v in settings.items()]),
+        table(
+            ["setting", "value"],
+            [[k, str(v)] for k, v in settings.items() if v is not None],
+        ),
         "</div>",
     ]
     return "\n".join(parts)

@@ -238,22 +238,39 @@ def participation_line(report):
     )
 
 
+def test_clause(report):
+    """The tests in a few words: ``"mcnemar test at alpha=0.1 with holm
+    correction"``, or that none ran (a report without groups)."""
+    settings = dict(settings_items(report))
+    if settings.get("test") is None or settings.get("alpha") is None:
+        return "no test run"
+    correction = settings["correction"]
+    return f"{settings['test']} test at alpha={settings['alpha']} with " + (
+        "no correction" if correction == "none" else f"{correction} correction"
+    )
+
+
 def headline(report):
     """The first line: the risk, the test and how the risks were estimated."""
-    settings = dict(settings_items(report))
     return (
-        f"Fair-use audit: {measure(report)}, "
-        f"{settings['test']} test at alpha={settings['alpha']} with "
-        f"{settings['correction']} correction; {report.evidence}; "
-        f"{report.n_withheld} withheld rows"
+        f"Fair-use audit: {measure(report)}, {test_clause(report)}; "
+        f"{report.evidence}; {report.n_withheld} withheld rows"
     )
 
 
 def error_rates(report):
-    """What each verdict and bound promises, in one sentence each."""
+    """What each verdict and bound promises, in one sentence each; nothing
+    when no test ran."""
     settings = report.settings
     alpha, correction = settings.get("alpha"), settings.get("correction")
-    if settings.get("family", "condition") == "model":
+    if alpha is None:
+        return []
+    if correction == "none":
+        scope = (
+            f"no correction: each verdict alone is false with probability at most "
+            f"{alpha}, but among many groups some false verdict is more likely"
+        )
+    elif settings.get("family", "condition") == "model":
         scope = (
             f"{correction} correction over all tests of each model: any false "
             f"verdict about a model has probability at most {alpha}"

@@ -366,3 +366,29 @@ def test_report_explains_every_route_in_frame_text_html_and_json(routed_report):
     untested = frame["rationality"] == "untested"
     assert untested.any()
     assert all(note.startswith("untested: ") for note in frame.loc[untested, "note"])
+
+
+def test_report_without_groups_names_no_test(heart):
+    """Check that a fit without group columns reports that no test ran,
+    in text and HTML, with no setting printed as None."""
+    X, y = heart
+    clf = FairUseClassifier(DecisionTreeClassifier(max_depth=2, random_state=0))
+    report = clf.fit(X.select_dtypes("number"), y).audit_report_
+    text, page = report.summary(), report._repr_html_()
+    assert "no test run" in text and "no test run" in page
+    assert "None" not in text and "None" not in page
+    assert "No groups to audit." in text
+
+
+def test_report_without_correction_claims_no_family_wise_rate(planted):
+    """Check that correction="none" is worded as no correction, without the
+    family-wise promise of a corrected report."""
+    personalized, generic, X, y = planted
+    report = audit_fair_use(
+        personalized, X, y, group_columns="group", generic=generic,
+        correction="none", random_state=0,
+    )  # fmt: skip
+    text = report.summary()
+    assert "with no correction" in text and "none correction" not in text
+    assert "each kind of false verdict has probability at most" not in text
+    assert "each verdict alone is false with probability at most 0.1" in text

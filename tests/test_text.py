@@ -102,7 +102,8 @@ def test_auc_reports_read_as_auc_higher_is_better():
     )
     text = report.summary()
     assert text.startswith("Fair-use audit: AUC (higher is better; gains are AUC")
-    rows = {line.split()[0]: line.split() for line in text.splitlines()[7:9]}
+    table = text.split("Groups under")[1].splitlines()[2:4]
+    rows = {line.split()[0]: line.split() for line in table}
     assert rows["a"][2:5] == ["0.700", "0.800", "+0.100"]
     assert rows["b"][2:5] == ["0.750", "0.650", "-0.100"]
     assert "AUC" in text.split("Models")[1].splitlines()[1].split()
