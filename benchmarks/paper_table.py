@@ -13,6 +13,9 @@ personalized models, so one fit gives every method:
   intersectional group;
 - ``DCP``: one base model per group (groups below ``min_group_size`` rows or
   lacking a class in a fold get the generic model);
+- ``PP`` (with ``--pooled``): one base model per group fitted on every row,
+  the group's own rows carrying half of the weight (the ``partially_pooled``
+  variant, which ``FairUse`` then also routes to; model rows "..., pooled");
 - ``FairUse``: the routed classifier with its defaults (``routing="evidence"``);
 - ``FairUse (best)``: the routed classifier with ``routing="best"``.
 
@@ -63,6 +66,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from fairuse_estimators import FairUseClassifier, FairUseRegressor, __version__
 from fairuse_estimators._estimators import ESTIMATORS, REGRESSORS, make_estimator
 from fairuse_estimators._metrics import METRICS, REGRESSION_METRICS
+from fairuse_estimators._pool import DEFAULT_VARIANTS, VARIANTS
 from fairuse_estimators.datasets import list_datasets, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +75,7 @@ METHODS = {
     "1Hot": "onehot",
     "All": "intersectional",
     "DCP": "decoupled",
+    "PP": "partially_pooled",
     "FairUse": "routed",
 }
 STANDARD = ("generic", "1Hot", "All", "DCP")
@@ -104,7 +109,7 @@ def audit_rows(clf, X_test, y_test, metric, seed, best):
     summary = report.summary_table()
     rows = [{"method": "generic", "risk": summary["risk_generic"].iloc[0]}]
     for method, model in METHODS.items():
-        if model is not None:
+        if model is not None and model in summary.index:
             rows.append({"method": method, **summary.loc[model].to_dict()})
     if best:
         rows[-1]["method"] = "FairUse (best)"
@@ -122,6 +127,7 @@ def run_split(name, model, metric, split, train, test, X, y, groups, args):
             metric=metric,
             routing="best" if best else "evidence",
             ensemble=args.ensemble,
+            variants=VARIANTS if args.pooled else DEFAULT_VARIANTS,
             n_bootstrap=200,
             n_jobs=args.n_jobs,
             random_state=split,
@@ -129,6 +135,7 @@ def run_split(name, model, metric, split, train, test, X, y, groups, args):
         found = audit_rows(clf, X.iloc[test], y[test], metric, split, best)
         rows += found if not best else found[-1:]
     label = f"{model}, fold ensemble" if args.ensemble else model
+    label += ", pooled" if args.pooled else ""
     for row in rows:
         row.update(dataset=name, model=label, metric=metric, split=split)
     return rows
@@ -205,7 +212,7 @@ def goals(means, raw, relative=False):
         mine = raw[(raw.model == model) & (raw.metric == metric)]
         mine = mine[mine.method == "FairUse"]
         violations = int((mine.rationality_violations + mine.envy_violations).sum())
-        refit = model.removesuffix(", fold ensemble")
+        refit = model.replace(", fold ensemble", "")
         versus = ""
         if refit != model and refit in set(means[means.metric == metric].model):
             # The ensemble's routed model against the refitted standard ones.
@@ -244,7 +251,8 @@ def markdown(means, lines, args, seconds):
         f"{'--task regression ' if args.task == 'regression' else ''}"
         f"--splits {args.splits} "
         f"--models {' '.join(args.models)} --metrics {' '.join(args.metrics)}"
-        f"{' --best' if args.best else ''}{' --ensemble' if args.ensemble else ''}`; "
+        f"{' --best' if args.best else ''}{' --ensemble' if args.ensemble else ''}"
+        f"{' --pooled' if args.pooled else ''}`; "
         "run on "
         f"{datetime.date.today().isoformat()}, {platform.machine()} with "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -313,6 +321,11 @@ def main():
         action="store_true",
         help="deploy the fold models averaged (ensemble=True) instead of refits",
     )
+    parser.add_argument(
+        "--pooled",
+        action="store_true",
+        help="also fit the partially pooled variant (PP), which FairUse may route to",
+    )
     parser.add_argument("--n-jobs", type=int, default=None)
     parser.add_argument(
         "--no-write", action="store_true", help="leave docs/benchmarks.md as it is"
@@ -340,7 +353,8 @@ def main():
         args.models = list(raw.model.unique())
         args.metrics = list(raw.metric.unique())
         args.best = "FairUse (best)" in set(raw.method)
-        args.ensemble = raw.model.str.endswith("fold ensemble").any()
+        args.ensemble = raw.model.str.contains("fold ensemble").any()
+        args.pooled = raw.model.str.endswith(", pooled").any()
         seconds = 0.0
     else:
         raw = run(args)
@@ -356,6 +370,8 @@ def main():
         parts = ["paper_table", *args.models, *args.metrics]
         if args.ensemble:
             parts.insert(1, "ensemble")
+        if args.pooled:
+            parts.insert(1, "pooled")
         if args.task == "regression":
             parts.insert(1, "regression")
         if sorted(args.datasets) != sorted(list_datasets(task=args.task)):

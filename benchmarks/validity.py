@@ -60,7 +60,7 @@ from fairuse_estimators._metrics import (  # noqa: E402
     risk_matrix,
     row_losses,
 )
-from fairuse_estimators._pool import VARIANTS, build_pool  # noqa: E402
+from fairuse_estimators._pool import DEFAULT_VARIANTS, build_pool  # noqa: E402
 from fairuse_estimators._routing import (  # noqa: E402
     route,
     routes_by_fold,
@@ -346,7 +346,7 @@ GATES = {
 def _routing_world(family, m, n, seed, noise=(1.0,)):
     """Evidence of one world of ``m`` groups, its pool, and folds."""
     rng = np.random.default_rng(seed)
-    pool = build_pool(VARIANTS, m, np.ones(m, bool))
+    pool = build_pool(DEFAULT_VARIANTS, m, np.ones(m, bool))
     y, proba, _ = draw(family, 1, m * n, rng, "log_loss", n_candidates=pool.size,
                        noise=noise)  # fmt: skip
     ids = np.repeat(np.arange(m), n)

@@ -14,7 +14,7 @@ from sklearn.utils.metaestimators import available_if
 from ._audit import encoded_labels
 from ._meta import SHARED_CONSTRAINTS, FairUseBase, base_has
 from ._metrics import METRICS, check_metric_support, resolve_metric
-from ._pool import VARIANTS
+from ._pool import DEFAULT_VARIANTS
 from ._variants import LOSS_KINDS, encode_class_weights, encode_targets
 
 
@@ -76,6 +76,11 @@ class FairUseClassifier(ClassifierMixin, FairUseBase):
         - ``"decoupled"``: one model per group fitted on its own rows, for
           groups with at least ``min_group_size`` rows and every class in
           every training fold (otherwise the report says why it is absent).
+        - ``"partially_pooled"`` (not fitted by default): one model per group
+          fitted on every row, the other groups' rows weighted down so that
+          the group's own rows carry half of the total weight; between the
+          generic and the decoupled model, and available to small groups.
+          The base must accept ``sample_weight``.
 
     metric : str or callable, default="error"
         Risk used for routing (lower is better), one of
@@ -456,7 +461,7 @@ class FairUseClassifier(ClassifierMixin, FairUseBase):
         estimator=None,
         *,
         group_columns=None,
-        variants=VARIANTS,
+        variants=DEFAULT_VARIANTS,
         metric="error",
         cv=5,
         ensemble=False,

@@ -30,10 +30,12 @@ from ._metrics import (
     n_labels,
 )
 from ._pool import BLOCK_VARIANTS, build_pool, serving
+from ._pooling import other_weight, pooled_groups
 from ._variants import (
     candidate_model,
     deployed_models,
     fit_and_score,
+    pooling_key,
     predict_evidence,
     row_weights,
     stacked_evidence,
@@ -261,6 +263,10 @@ class Training(NamedTuple):
     variants : tuple of str
     decoupled : ndarray of bool
         Groups with a decoupled model.
+    pooled : ndarray of bool
+        Groups with a partially pooled model.
+    weight_key : str or None
+        The fit parameter that weights the rows of a partially pooled model.
     kind : str or tuple of str
         What each fit returns for its evaluated rows: the metric's evidence
         kind, and the gate's loss when there is one.
@@ -275,6 +281,8 @@ class Training(NamedTuple):
     params: dict
     variants: tuple
     decoupled: np.ndarray
+    pooled: np.ndarray
+    weight_key: object
     kind: object
     n_classes: int
 
@@ -300,7 +308,7 @@ def fit_tasks(data, train, evaluate, keep):
         "keep": keep,
     }
 
-    def task(variant, group, rows, block, indicator_rows, reported):
+    def task(variant, group, rows, block, indicator_rows, reported, pooling=None):
         scored = [] if evaluate is None else [(evaluate, r) for r in indicator_rows]
         # The gate tests a group's own candidates only: losses are needed on
         # the rows of the reported group (all rows for the generic model).
@@ -309,7 +317,7 @@ def fit_tasks(data, train, evaluate, keep):
             loss_rows = [_own_rows(data.group_ids, evaluate, g) for g in reported]
         call = (
             (data.base, data.X, data.y, rows, block, scored),
-            {"loss_rows": loss_rows, **common},
+            {"loss_rows": loss_rows, "pooling": pooling, **common},
         )
         return variant, group, call
 
@@ -326,6 +334,11 @@ def fit_tasks(data, train, evaluate, keep):
     for g in np.flatnonzero(data.decoupled):
         own = train[data.group_ids[train] == g]
         tasks.append(task("decoupled", g, own, None, [None], [g]))
+    weights = row_weights(data.params)
+    for g in np.flatnonzero(data.pooled):
+        factor = other_weight(data.group_ids, train, g, weights)
+        pooling = (data.weight_key, data.group_ids, g, factor)
+        tasks.append(task("partially_pooled", g, train, None, [None], [g], pooling))
     return tasks
 
 
@@ -467,7 +480,7 @@ def cross_fit(
             _store(evidence, pool, data.group_ids, rows, variant, g, scores)
             if model is not None:
                 kept.setdefault((variant, g), []).append(model)
-    return evidence, deployed_models(kept, pool.n_groups, "decoupled" in data.variants)
+    return evidence, deployed_models(kept, pool.n_groups, data.variants)
 
 
 def _store(evidence, pool, group_ids, rows, variant, g, scores):
@@ -550,12 +563,21 @@ def fit_evidence(
             labels, group_ids, splits, refit, (n_groups, counted),
             settings["min_group_size"], row_weights(settings["params"]),
         )  # fmt: skip
-    pool = build_pool(variants, n_groups, decoupled)
+    pooled, key = np.zeros(n_groups, dtype=bool), None
+    if "partially_pooled" in variants:
+        key = pooling_key(base, settings["params"])
+        weights = row_weights(settings["params"])
+        trainings = training_sets(splits, refit, len(y))
+        pooled, more = pooled_groups(group_ids, trainings, n_groups, weights)
+        notes = ["; ".join(filter(None, pair)) for pair in zip(notes, more)]
+    pool = build_pool(
+        variants, n_groups, {"decoupled": decoupled, "partially_pooled": pooled}
+    )
     kind = evidence_kind(settings["metric"])
     gate = settings["gate"]
     data = Training(
         base, X, y, group_ids, settings["blocks"], settings["params"], variants,
-        decoupled, kind if gate is None else (kind, gate), n_classes,
+        decoupled, pooled, key, kind if gate is None else (kind, gate), n_classes,
     )  # fmt: skip
     with nullcontext() if guard is None else guard:
         evidence, estimators = cross_fit(

@@ -12,11 +12,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-VARIANTS = ("generic", "onehot", "intersectional", "decoupled")
+VARIANTS = ("generic", "onehot", "intersectional", "decoupled", "partially_pooled")
+#: The variants the estimators fit unless told otherwise.
+DEFAULT_VARIANTS = VARIANTS[:4]
 #: The personalized variants, in the order a group prefers them on ties.
 PERSONALIZED = VARIANTS[1:]
 #: Variants whose fitted model takes an indicator block after the features.
 BLOCK_VARIANTS = ("onehot", "intersectional")
+#: Variants with one model per group, on the features alone.
+GROUP_VARIANTS = ("decoupled", "partially_pooled")
 
 
 class Pool(NamedTuple):
@@ -56,7 +60,7 @@ def check_variants(variants):
         raise ValueError(f"variants lists a variant twice: {variants!r}.")
 
 
-def build_pool(variants, n_groups, decoupled):
+def build_pool(variants, n_groups, eligible):
     """The pool: generic, then each personalized variant for each group.
 
     Parameters
@@ -64,8 +68,9 @@ def build_pool(variants, n_groups, decoupled):
     variants : sequence of str
         Fitted variants; ``"generic"`` among them.
     n_groups : int
-    decoupled : ndarray of bool of shape (n_groups,)
-        Groups that have a decoupled model.
+    eligible : ndarray of bool of shape (n_groups,) or dict
+        Groups that have a model of their own, for every variant of
+        :data:`GROUP_VARIANTS`, or a mask per such variant.
 
     Returns
     -------
@@ -75,8 +80,9 @@ def build_pool(variants, n_groups, decoupled):
     for variant in PERSONALIZED:
         if variant not in variants:
             continue
+        has = eligible.get(variant) if isinstance(eligible, dict) else eligible
         for g in range(n_groups):
-            if variant != "decoupled" or decoupled[g]:
+            if variant not in GROUP_VARIANTS or has[g]:
                 names.append(variant)
                 groups.append(g)
     return Pool(np.asarray(names), np.asarray(groups, dtype=np.intp), n_groups)
@@ -125,10 +131,10 @@ def preference(pool, own):
 
 def serving(pool, variant, group):
     """Candidates a fitted model of ``variant`` serves, in group order: every
-    candidate of a block variant, the group's own for a decoupled model."""
+    candidate of a block variant, the group's own for a model of one group."""
     if variant in BLOCK_VARIANTS:
         return np.flatnonzero(pool.variants == variant)
-    if variant == "decoupled":
+    if variant in GROUP_VARIANTS:
         return np.flatnonzero((pool.variants == variant) & (pool.groups == group))
     return np.array([0])
 

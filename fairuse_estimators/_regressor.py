@@ -18,7 +18,7 @@ from ._audit import regression_values
 from ._estimators import make_estimator
 from ._meta import SHARED_CONSTRAINTS, FairUseBase
 from ._metrics import REGRESSION_METRICS, resolve_metric
-from ._pool import VARIANTS
+from ._pool import DEFAULT_VARIANTS
 
 
 class FairUseRegressor(RegressorMixin, FairUseBase):
@@ -59,6 +59,9 @@ class FairUseRegressor(RegressorMixin, FairUseBase):
 "decoupled")
         Variants to fit; ``"generic"`` is required. A group gets a decoupled
         model when it has at least ``min_group_size`` rows.
+        ``"partially_pooled"`` (not fitted by default) adds one model per
+        group fitted on every row, the group's own rows carrying half of the
+        total weight, as in :class:`FairUseClassifier`.
 
     metric : {"squared_error", "absolute_error", "pinball", "poisson"} or \
 callable, default="squared_error"
@@ -213,7 +216,7 @@ callable, default="squared_error"
         estimator=None,
         *,
         group_columns=None,
-        variants=VARIANTS,
+        variants=DEFAULT_VARIANTS,
         metric="squared_error",
         quantile=0.5,
         cv=5,

@@ -29,6 +29,8 @@ from sklearn.utils.validation import (
 )
 
 from ._metrics import check_metric_support, label_dtype, row_losses
+from ._pool import GROUP_VARIANTS
+from ._pooling import scale_weights
 from ._threads import one_blas_thread
 
 #: Proper scoring rules a task can return as per-row losses.
@@ -75,8 +77,8 @@ def variant_blocks(encoding, group_ids):
 def candidate_model(estimators, encoding, variant, group):
     """The fitted model behind candidate ``(variant, group)`` and the
     indicator row it repeats after the features (``None`` for none)."""
-    if variant == "decoupled":
-        return estimators["decoupled"][group], None
+    if variant in GROUP_VARIANTS:
+        return estimators[variant][group], None
     model = estimators[variant]
     if variant == "onehot":
         return model, encoding.onehot_block(np.array([group]))
@@ -200,12 +202,36 @@ def sample_weight_key(base):
     return prefix + "sample_weight"
 
 
-def row_weights(params):
-    """The sample weights among sample-aligned fit ``params``, whether given
-    as ``sample_weight`` or to a step as ``<step>__sample_weight``; ``None``
+def weight_key(params):
+    """The key of the sample weights among sample-aligned fit ``params``,
+    whether ``sample_weight`` or a step's ``<step>__sample_weight``; ``None``
     if there are none."""
     keys = [key for key in params if key.split("__")[-1] == "sample_weight"]
-    return params[keys[-1]] if keys else None
+    return keys[-1] if keys else None
+
+
+def pooling_key(base, params):
+    """The fit parameter that weights a partially pooled model's rows: the
+    one the user's weights already go to, or the base's own."""
+    given = weight_key(params)
+    if given is not None:
+        return given
+    try:
+        return sample_weight_key(base)
+    except ValueError:
+        raise ValueError(
+            "variants includes 'partially_pooled', whose models weight the other "
+            f"groups' rows down, but {type(base).__name__} does not accept "
+            "sample_weight in fit. Leave the variant out, or use a base "
+            "estimator that takes sample_weight."
+        ) from None
+
+
+def row_weights(params):
+    """The sample weights among sample-aligned fit ``params`` (see
+    :func:`weight_key`); ``None`` if there are none."""
+    key = weight_key(params)
+    return None if key is None else params[key]
 
 
 def base_tags(tags, base):
@@ -412,6 +438,7 @@ def fit_and_score(
     fit_params,
     keep,
     loss_rows=None,
+    pooling=None,
 ):
     """Fit one clone of ``base`` on ``train`` rows and score evaluation rows.
 
@@ -443,6 +470,9 @@ def fit_and_score(
         For each entry of ``evaluate``, the positions among its rows whose
         losses are wanted (``None`` for all of them); losses are only
         computed there.
+    pooling : tuple or None, default=None
+        For a partially pooled model, how to weight the rows:
+        :func:`~._pooling.scale_weights`.
 
     Returns
     -------
@@ -453,6 +483,8 @@ def fit_and_score(
     """
     estimator = clone(base)
     params = _check_method_params(X, params=fit_params, indices=train)
+    if pooling is not None:
+        params = scale_weights(params, train, pooling)
     estimator.fit(design(X, train, block), y[train], **params)
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if loss_rows is None:
@@ -634,19 +666,20 @@ class FoldEnsemble:
         return self.classes_[votes.argmax(axis=1)]
 
 
-def deployed_models(kept, n_groups, decoupled):
+def deployed_models(kept, n_groups, variants):
     """The deployed model of every variant from the models a fit kept.
 
     ``kept`` maps ``(variant, group)`` to the models kept for it in fold
     order: one (a refit, or a holdout's model) or the fold models, which
-    become a :class:`FoldEnsemble`. ``"decoupled"`` maps to a list aligned
-    with the groups (``None`` where a group has none) when ``decoupled``.
+    become a :class:`FoldEnsemble`. Each variant of one model per group
+    among ``variants`` maps to a list aligned with the groups (``None``
+    where a group has none).
     """
-    estimators = {"decoupled": [None] * n_groups} if decoupled else {}
+    estimators = {v: [None] * n_groups for v in GROUP_VARIANTS if v in variants}
     for (variant, group), models in kept.items():
         model = models[0] if len(models) == 1 else FoldEnsemble(models)
-        if variant == "decoupled":
-            estimators["decoupled"][group] = model
+        if variant in GROUP_VARIANTS:
+            estimators[variant][group] = model
         else:
             estimators[variant] = model
     return estimators

@@ -18,7 +18,7 @@ PACKAGE = Path(fairuse_estimators.__file__).parent
 LAYERS = [
     ["_version", "exceptions", "_files", "_threads"],
     ["_groups"],
-    ["_pool"],
+    ["_pool", "_pooling"],
     ["_losses"],
     ["_metrics"],
     ["_variants", "_bootstrap", "_power"],

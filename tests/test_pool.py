@@ -38,7 +38,10 @@ def test_pool_lists_generic_then_each_variant_per_group(pool):
 
 def test_pool_lookups(pool):
     """Check each group's own candidates, the mask, lookups and serving."""
-    assert_array_equal(own_candidates(pool), [[1, 4, 7], [2, 5, -1], [3, 6, 8]])
+    # One column per personalized variant; the pool has no partially pooled.
+    assert_array_equal(
+        own_candidates(pool), [[1, 4, 7, -1], [2, 5, -1, -1], [3, 6, 8, -1]]
+    )
     mask = own_mask(pool)
     assert mask.sum(axis=1).tolist() == [3, 2, 3]
     assert not mask[:, 0].any() and mask[1, 5] and not mask[1, 8]
@@ -48,6 +51,21 @@ def test_pool_lookups(pool):
     assert_array_equal(serving(pool, "onehot", None), [1, 2, 3])
     assert_array_equal(serving(pool, "decoupled", 2), [8])
     assert_array_equal(serving(pool, "generic", None), [0])
+
+
+def test_pool_with_a_mask_per_variant_of_one_model_per_group():
+    """Check that decoupled and partially pooled candidates follow their own
+    eligibility masks and that each such model serves its group alone."""
+    pool = build_pool(
+        ("generic", "decoupled", "partially_pooled"),
+        3,
+        {"decoupled": np.array([True, False, False]),
+         "partially_pooled": np.array([True, True, False])},
+    )  # fmt: skip
+    assert pool.variants.tolist() == ["generic", "decoupled"] + ["partially_pooled"] * 2
+    assert_array_equal(pool.groups, [-1, 0, 0, 1])
+    assert_array_equal(serving(pool, "partially_pooled", 1), [3])
+    assert find_candidate(pool, "partially_pooled", 2) == -1
 
 
 def test_pool_preference_is_generic_own_then_others(pool):

@@ -9,7 +9,11 @@ from sklearn.linear_model import LogisticRegression
 
 from fairuse_estimators import _routing
 from fairuse_estimators._metrics import Evidence, risk_matrix, row_losses
-from fairuse_estimators._pool import VARIANTS, build_pool, own_candidates
+from fairuse_estimators._pool import (
+    DEFAULT_VARIANTS,
+    build_pool,
+    own_candidates,
+)
 from fairuse_estimators._routing import (
     best_routes,
     gate_kind,
@@ -165,7 +169,7 @@ def _null_world(world, m, n, seed, losses=None):
     intersectional and a decoupled candidate each, from ``tests/nulls.py``,
     and its pool; ``losses`` names a per-row gate loss to attach."""
     rng = np.random.default_rng(seed)
-    pool = build_pool(VARIANTS, m, np.ones(m, bool))
+    pool = build_pool(DEFAULT_VARIANTS, m, np.ones(m, bool))
     y, proba, _ = draw(world, 1, m * n, rng, "log_loss", n_candidates=pool.size)
     evidence = Evidence("error", y, proba.argmax(axis=2), np.repeat(np.arange(m), n), m)
     if losses is not None:
