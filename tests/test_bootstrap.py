@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.metrics import roc_auc_score
 
 from fairuse_estimators._bootstrap import (
+    _counts,
     _resampling,
     bootstrap_risks,
     bootstrap_t,
@@ -44,7 +45,8 @@ def _reference_ece(y, proba):
 
 
 @pytest.mark.parametrize(
-    "metric, dtype", [("auc", float), ("auc", np.int32), ("ece", float)]
+    "metric, dtype",
+    [("auc", float), ("auc", np.int32), ("auc", np.uint8), ("ece", float)],
 )
 def test_replicate_risks_equal_metrics_on_repeated_rows(metric, dtype):
     """Check that resampling counts, integer (as AUC draws them) or float,
@@ -68,6 +70,23 @@ def test_replicate_risks_equal_metrics_on_repeated_rows(metric, dtype):
     if metric == "ece":
         risks = group_risks("ece", y, proba, np.zeros(len(y), int), 1)[0]
         assert_allclose(risks, [_reference_ece(y, p) for p in proba], atol=1e-12)
+
+
+def test_one_byte_counts_never_wrap_around():
+    """Check that a block of counts with a row drawn more than 255 times is
+    kept in 32 bits rather than wrapped to a small count."""
+
+    class Repeats:
+        """Draws the first row every time (a resample no generator forbids)."""
+
+        def integers(self, low, high, size):
+            return np.zeros(size, dtype=np.int64)
+
+    counts = _counts(300, 2, Repeats(), np.uint8)
+    assert counts.dtype == np.int32
+    assert_array_equal(counts[:, 0], [300, 300])
+    small = _counts(300, 2, np.random.default_rng(0), np.uint8)
+    assert small.dtype == np.uint8 and (small.sum(axis=1) == 300).all()
 
 
 def test_debiased_ece_is_unbiased_for_calibrated_models():
