@@ -192,6 +192,8 @@ def _fit_and_audit(args, X, y, group_columns, source, task, story=False):
     )  # fmt: skip
     clf = make_model(args, group_columns, task).fit(X_train, y_train)
     report = clf.audit(X_test, y_test)
+    # The files first: a reader that stops early (``| head``) loses none.
+    written = _write_reports(report, args)
     base = args.estimator or clf._default
     _say(
         f"{type(clf).__name__}({base}) on {source}: fitted on "
@@ -201,7 +203,7 @@ def _fit_and_audit(args, X, y, group_columns, source, task, story=False):
     _say_tree(clf)
     if story:
         _say(f"\n{demo_story(demo_facts(report))}")
-    _write_reports(report, args)
+    _say_written(written)
     return 0
 
 
@@ -211,10 +213,18 @@ def _say_tree(clf):
 
 
 def _write_reports(report, args):
+    """Write the asked-for HTML and JSON reports; return the lines that say so."""
+    written = []
     for path, render in ((args.html, report.to_html), (args.json, report.to_json)):
         if path:
             write_atomic(path, render(), overwrite=args.overwrite)
-            _say(f"\nWrote {Path(path).resolve()}")
+            written.append(f"Wrote {Path(path).resolve()}")
+    return written
+
+
+def _say_written(lines):
+    for line in lines:
+        _say(f"\n{line}")
 
 
 # --------------------------------------------------------------- commands
@@ -244,11 +254,12 @@ def fit(args):
     _check_report_outputs(args, [args.data], **{"--out": args.out})
     X, y, group_columns, task = _read(args)
     clf = make_model(args, group_columns, task).fit(X, y)
+    # The files first: a reader that stops early (``| head``) loses none.
+    write_atomic(args.out, sio.dumps(clf), overwrite=args.overwrite)
+    written = _write_reports(clf.audit_report_, args)
     _say(clf.audit_report_.summary())
     _say_tree(clf)
-    _write_reports(clf.audit_report_, args)
-    write_atomic(args.out, sio.dumps(clf), overwrite=args.overwrite)
-    _say(f"\nSaved the fitted model to {Path(args.out).resolve()}")
+    _say_written([*written, f"Saved the fitted model to {Path(args.out).resolve()}"])
     return 0
 
 

@@ -645,6 +645,28 @@ def test_broken_pipe_stops_quietly(model_file, big_csv):
     assert "error" not in result.stderr
 
 
+def test_fit_into_a_closed_pipe_still_saves_the_model(heart_csv, tmp_path):
+    """Check that `fairuse fit ... | head -1` writes the model and the JSON
+    report before the reader goes away."""
+    out, report = tmp_path / "model.skops", tmp_path / "report.json"
+    result = subprocess.run(
+        f"{sys.executable} -m fairuse_estimators.cli fit {heart_csv} --target y "
+        f"--groups sex,age_group --out {out} --json {report} | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=False,
+        timeout=300,
+    )
+    assert result.stdout.startswith("Fair-use audit:"), result.stderr
+    assert len(result.stdout.splitlines()) == 1
+    assert json.loads(report.read_text())["metric"] == "error"
+    from fairuse_estimators._files import read_model_file
+
+    assert read_model_file(out).groups_
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("name", ["logistic", "forest", "mlp", "boosting"])
 def test_every_estimator_of_fit_writes_only_trusted_types(name, heart_csv, tmp_path):
