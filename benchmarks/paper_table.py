@@ -240,10 +240,12 @@ def markdown(means, lines, args, seconds):
         files = " ".join(map(str, args.from_csv))
         header = (
             f"Rebuilt on {datetime.date.today().isoformat()} with "
-            f"`.venv/bin/python benchmarks/paper_table.py --from-csv {files}` "
+            "`.venv/bin/python benchmarks/paper_table.py "
+            f"{'--task regression ' if args.task == 'regression' else ''}"
+            f"--from-csv {files}` "
             f"({args.note or 'raw results per split'}). Means over "
             f"{args.splits} stratified 80/20 test splits; risk and gains in "
-            "points; counts are groups per split."
+            f"{units}; counts are groups per split."
         )
         return "\n".join([header, "", *lines, "", _markdown_table(_shown(means))])
     header = (
