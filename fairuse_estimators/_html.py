@@ -51,6 +51,12 @@ def _items(items):
     return "<ul>" + "".join(f"<li>{esc(item)}</li>" for item in items) + "</ul>"
 
 
+def _settings_table(settings):
+    """The settings that were set, as a table."""
+    rows = [[k, str(v)] for k, v in settings.items() if v is not None]
+    return table(["setting", "value"], rows)
+
+
 def fragment(report, plots=True):
     """The report as an HTML fragment, as notebooks show it."""
     settings = dict(_text.settings_items(report))
@@ -107,10 +113,7 @@ def fragment(report, plots=True):
         parts.append("<p>No groups to audit.</p>")
     parts += [
         "<h3>Settings</h3>",
-        table(
-            ["setting", "value"],
-            [[k, str(v)] for k, v in settings.items() if v is not None],
-        ),
+        _settings_table(settings),
         "</div>",
     ]
     return "\n".join(parts)

@@ -629,11 +629,10 @@ def test_control_characters_never_reach_the_terminal(tmp_path):
     assert terminal_safe("a\nb\x07") == "a\nb\\x07"
 
 
-def test_broken_pipe_stops_quietly(model_file, big_csv):
-    """Check that `fairuse predict ... | head -1` ends without an error line."""
-    result = subprocess.run(
-        f"{sys.executable} -m fairuse_estimators.cli predict {model_file} "
-        f"{big_csv} | head -1",
+def _into_head(arguments):
+    """Run ``fairuse ARGUMENTS | head -1`` in a shell."""
+    return subprocess.run(
+        f"{sys.executable} -m fairuse_estimators.cli {arguments} | head -1",
         shell=True,
         capture_output=True,
         text=True,
@@ -641,6 +640,11 @@ def test_broken_pipe_stops_quietly(model_file, big_csv):
         check=False,
         timeout=300,
     )
+
+
+def test_broken_pipe_stops_quietly(model_file, big_csv):
+    """Check that `fairuse predict ... | head -1` ends without an error line."""
+    result = _into_head(f"predict {model_file} {big_csv}")
     assert result.stdout == "prediction,proba_0,proba_1\n"
     assert "error" not in result.stderr
 
@@ -649,15 +653,8 @@ def test_fit_into_a_closed_pipe_still_saves_the_model(heart_csv, tmp_path):
     """Check that `fairuse fit ... | head -1` writes the model and the JSON
     report before the reader goes away."""
     out, report = tmp_path / "model.skops", tmp_path / "report.json"
-    result = subprocess.run(
-        f"{sys.executable} -m fairuse_estimators.cli fit {heart_csv} --target y "
-        f"--groups sex,age_group --out {out} --json {report} | head -1",
-        shell=True,
-        capture_output=True,
-        text=True,
-        env=ENV,
-        check=False,
-        timeout=300,
+    result = _into_head(
+        f"fit {heart_csv} --target y --groups sex,age_group --out {out} --json {report}"
     )
     assert result.stdout.startswith("Fair-use audit:"), result.stderr
     assert len(result.stdout.splitlines()) == 1
