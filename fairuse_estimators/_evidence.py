@@ -30,7 +30,7 @@ from ._metrics import (
     n_labels,
 )
 from ._pool import BLOCK_VARIANTS, build_pool, serving
-from ._pooling import other_weight, pooled_groups
+from ._pooling import other_weight, pooled_groups, weighted_in_every
 from ._variants import (
     candidate_model,
     deployed_models,
@@ -219,16 +219,13 @@ def decoupled_groups(y, group_ids, splits, refit, shape, min_group_size, weights
     present = _class_counts(y, group_ids, np.arange(len(y)), n_groups, n_classes)
     sizes = present.sum(axis=1)
     eligible = sizes >= min_group_size
-    weighted = np.ones(n_groups, dtype=bool)
-    for train in training_sets(splits, refit, len(y)):
+    trainings = training_sets(splits, refit, len(y))
+    for train in trainings:
         counts = _class_counts(y, group_ids, train, n_groups, n_classes)
         eligible &= (counts > 0).all(axis=1)
-        if weights is not None:
-            grouped = train[group_ids[train] >= 0]
-            mass = np.bincount(
-                group_ids[grouped], weights=weights[grouped], minlength=n_groups
-            )
-            weighted &= mass > 0
+    weighted = np.ones(n_groups, dtype=bool)
+    if weights is not None:
+        weighted = weighted_in_every(group_ids, trainings, n_groups, weights)
     eligible &= weighted
     for g in np.flatnonzero(~eligible):
         if sizes[g] < min_group_size:
@@ -557,16 +554,16 @@ def fit_evidence(
     if classes is not None:  # a continuous target has no classes to check
         check_training_classes(y, group_ids, splits, refit, classes, n_groups)
     decoupled, notes = np.zeros(n_groups, dtype=bool), [""] * n_groups
+    weights = row_weights(settings["params"])
     if "decoupled" in variants:
         labels, counted = count_labels(y, n_classes)
         decoupled, notes = decoupled_groups(
             labels, group_ids, splits, refit, (n_groups, counted),
-            settings["min_group_size"], row_weights(settings["params"]),
+            settings["min_group_size"], weights,
         )  # fmt: skip
     pooled, key = np.zeros(n_groups, dtype=bool), None
     if "partially_pooled" in variants:
         key = pooling_key(base, settings["params"])
-        weights = row_weights(settings["params"])
         trainings = training_sets(splits, refit, len(y))
         pooled, more = pooled_groups(group_ids, trainings, n_groups, weights)
         notes = ["; ".join(filter(None, pair)) for pair in zip(notes, more)]

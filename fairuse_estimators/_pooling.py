@@ -49,6 +49,18 @@ def other_weight(group_ids, rows, group, weights=None):
     return min(1.0, OWN_SHARE / (1 - OWN_SHARE) * own / other)
 
 
+def weighted_in_every(group_ids, trainings, n_groups, weights=None):
+    """Whether each group has rows of positive weight (any rows, without
+    ``weights``) in every training set of ``trainings``."""
+    present = np.ones(n_groups, dtype=bool)
+    for train in trainings:
+        grouped = train[group_ids[train] >= 0]
+        w = None if weights is None else np.asarray(weights)[grouped]
+        mass = np.bincount(group_ids[grouped], weights=w, minlength=n_groups)
+        present &= mass > 0
+    return present
+
+
 def pooled_groups(group_ids, trainings, n_groups, weights=None):
     """Groups that get a partially pooled model, and a note on each that doesn't.
 
@@ -68,12 +80,7 @@ def pooled_groups(group_ids, trainings, n_groups, weights=None):
     eligible : ndarray of bool of shape (n_groups,)
     notes : list of str
     """
-    eligible = np.ones(n_groups, dtype=bool)
-    for train in trainings:
-        grouped = train[group_ids[train] >= 0]
-        w = None if weights is None else np.asarray(weights)[grouped]
-        mass = np.bincount(group_ids[grouped], weights=w, minlength=n_groups)
-        eligible &= mass > 0
+    eligible = weighted_in_every(group_ids, trainings, n_groups, weights)
     notes = [
         ""
         if ok
