@@ -168,7 +168,10 @@ class Evidence(NamedTuple):
     def group(self, g, candidates):
         """Labels and the predictions of ``candidates`` on group ``g``'s rows."""
         rows = np.flatnonzero(self.group_ids == g)
-        return self.y[rows], self.predictions[np.asarray(candidates)[:, None], rows]
+        # One take per candidate: a third of the time of 2-d fancy indexing.
+        taken = [self.predictions[c].take(rows, axis=0) for c in candidates]
+        shape = (0, len(rows), *self.predictions.shape[2:])
+        return self.y[rows], np.stack(taken) if taken else np.empty(shape)
 
 
 def allocate_evidence(
@@ -316,7 +319,9 @@ def group_risks(metric, y, evidence, group_ids, n_groups):
     """
     rows = np.flatnonzero(group_ids >= 0)
     # By group, each keeping its rows' order: a group's rows are then a slice.
-    rows = rows[np.argsort(group_ids[rows], kind="stable")]
+    # Ids in the smallest integer type sort by radix, several times faster.
+    small = group_ids[rows].astype(np.min_scalar_type(max(n_groups - 1, 0)))
+    rows = rows[np.argsort(small, kind="stable")]
     y, group_ids = y[rows], group_ids[rows]
     bounds = np.searchsorted(group_ids, np.arange(n_groups + 1))
     step = max(CHUNK // max(rows.size * int(np.prod(evidence.shape[2:])), 1), 1)
@@ -346,20 +351,27 @@ def _chunk_risks(metric, y, evidence, group_ids, bounds):
         return _scored(metric, y, evidence, bounds)
     if metric == "balanced_error":
         return _balanced_error(y, evidence, group_ids, n_groups)
-    sums = (
-        _ece(y, evidence, group_ids, n_groups)
-        if metric == "ece"
-        else _sums(row_losses(metric, y, evidence), group_ids, n_groups)
-    )
+    if metric == "ece":
+        sums = _ece(y, evidence, group_ids, n_groups)
+    elif base_metric(metric) == "error":  # counted exactly, without float losses
+        sums = _sums(evidence != y, bounds)
+    else:
+        sums = _sums(row_losses(metric, y, evidence), bounds)
     return sums / np.diff(bounds)[:, None]
 
 
-def _sums(values, group_ids, n_groups):
-    """Sum over each group's rows of each candidate's values, ``(n_groups, C)``."""
-    cells = group_ids + n_groups * np.arange(len(values))[:, None]
-    size = len(values) * n_groups
-    sums = np.bincount(cells.ravel(), weights=values.ravel(), minlength=size)
-    return sums.reshape(len(values), n_groups).T
+def _sums(values, bounds):
+    """Sum over each group's rows of each candidate's values, ``(n_groups, C)``,
+    for rows sorted by group that start at ``bounds``."""
+    sums = np.zeros((len(values), len(bounds) - 1))
+    filled = bounds[:-1] < bounds[1:]  # reduceat gives an empty slice a value
+    if filled.any():
+        # Booleans are summed as integers, exactly.
+        dtype = np.intp if values.dtype == bool else None
+        sums[:, filled] = np.add.reduceat(
+            values, bounds[:-1][filled], axis=1, dtype=dtype
+        )
+    return sums.T
 
 
 def _scored(scorer, y, evidence, bounds):

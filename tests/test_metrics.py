@@ -135,6 +135,22 @@ def test_group_risks_undefined_cases_are_nan():
     assert np.isnan(error[3]).all() and not np.isnan(error[:3]).any()
 
 
+@pytest.mark.parametrize("metric", ["error", "log_loss", "brier"])
+def test_group_risks_skip_an_empty_group_between_others(metric):
+    """Check that a group without rows between groups with rows is nan and
+    leaves its neighbours' sums alone (each group's rows are summed as one
+    slice of the rows sorted by group)."""
+    y, group_ids, proba = _hand_built(2)
+    shifted = np.where(group_ids >= 1, group_ids + 1, group_ids)  # no group 1
+    risks = group_risks(metric, y, _evidence(metric, proba), shifted, 4)
+    assert np.isnan(risks[1]).all()
+    for g, original in ((0, 0), (2, 1), (3, 2)):
+        rows = group_ids == original
+        for c in range(3):
+            expected = _reference(metric, y[rows], proba[c, rows], 2)
+            assert_allclose(risks[g, c], expected, rtol=1e-10, atol=1e-12)
+
+
 def _fitted_candidates(n_classes, n=900, seed=0):
     """Labels, group ids (some withheld) and the probabilities of a few
     logistic regressions, each on different features, on rows they did not
