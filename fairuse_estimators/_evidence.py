@@ -14,6 +14,7 @@
 import sys
 import warnings
 from contextlib import nullcontext
+from itertools import islice
 from numbers import Integral, Real
 from typing import NamedTuple
 
@@ -413,13 +414,16 @@ def _summarize_warnings(caught, variants):
 
 
 def cross_fit(
-    data, pool, splits, refit, metric, n_jobs=None, verbose=0, ensemble=False
-):
+    data, pool, splits, refit, metric, n_jobs=None, verbose=0, ensemble=False,
+    deferred=False,
+):  # fmt: skip
     """Every candidate's predictions on every evaluated row, and the deployed
     models.
 
     The fold fits and, with ``refit``, the fits on all rows go to the workers
-    in one batch, so that the data are shipped once.
+    in one batch, so that the data are shipped once. The evidence is complete
+    once the fold fits are in; the fits on all rows come last, so that with
+    ``deferred`` the caller can choose routes while the workers still fit.
 
     Parameters
     ----------
@@ -434,14 +438,19 @@ def cross_fit(
         With ``refit``, deploy each variant's fold models averaged
         (:class:`~._variants.FoldEnsemble`) instead of fitting it again on
         all rows.
+    deferred : bool, default=False
+        Return, instead of the deployed models, a function of no argument
+        that waits for the remaining fits and returns them. Until it is
+        called (or dropped), the workers of ``n_jobs`` go on fitting.
 
     Returns
     -------
     evidence : Evidence
         Group ids are ``-1`` outside the test sets.
-    estimators : dict
+    estimators : dict or callable
         ``"generic"``, ``"onehot"`` and ``"intersectional"`` map to fitted
-        models, ``"decoupled"`` to a list aligned with the groups.
+        models, ``"decoupled"`` to a list aligned with the groups; with
+        ``deferred``, the function that returns them.
     """
     final = refit and not ensemble  # fits on all rows, the deployed models
     tasks, folds = [], []
@@ -467,17 +476,25 @@ def cross_fit(
             fold_of[test] = k
         evidence = evidence._replace(folds=fold_of)
     kept = {}
-    # Each fit's scores are written into the evidence as it finishes.
-    with _finite_inputs(data):
-        # The generator first, so that it runs to its end (and its summary
-        # of warnings) before zip stops.
-        for (variant, g, (model, scores)), rows in zip(
-            run_tasks(tasks, what, n_jobs, verbose), folds
-        ):
+    # The generator first, so that it runs to its end (and its summary of
+    # warnings) before zip stops. The configuration of the fits is read when
+    # the first one starts, below.
+    results = zip(run_tasks(tasks, what, n_jobs, verbose), folds)
+
+    def keep(results):
+        # Each fit's scores are written into the evidence as it finishes.
+        for (variant, g, (model, scores)), rows in results:
             _store(evidence, pool, data.group_ids, rows, variant, g, scores)
             if model is not None:
                 kept.setdefault((variant, g), []).append(model)
-    return evidence, deployed_models(kept, pool.n_groups, data.variants)
+
+    def deploy():
+        keep(results)
+        return deployed_models(kept, pool.n_groups, data.variants)
+
+    with _finite_inputs(data):
+        keep(islice(results, sum(rows is not None for rows in folds)))
+    return evidence, (deploy if deferred else deploy())
 
 
 def _store(evidence, pool, group_ids, rows, variant, g, scores):
@@ -499,7 +516,7 @@ class CrossFit(NamedTuple):
     ----------
     evidence : Evidence
         Out-of-fold predictions of every candidate.
-    estimators : dict
+    estimators : dict or callable
         The deployed models, as in :func:`cross_fit`.
     pool : Pool
     notes : list of str
@@ -516,8 +533,9 @@ class CrossFit(NamedTuple):
 
 
 def fit_evidence(
-    base, X, y, group_ids, n_groups, *, settings, n_jobs=None, verbose=0, guard=None
-):
+    base, X, y, group_ids, n_groups, *, settings, n_jobs=None, verbose=0, guard=None,
+    deferred=False,
+):  # fmt: skip
     """The evidence stage: splits, checks, the pool, and every fit.
 
     Parameters
@@ -540,7 +558,11 @@ def fit_evidence(
     n_jobs : int or None, default=None
     verbose : int, default=0
     guard : context manager, default=None
-        Entered around the base fits alone, to explain their errors.
+        Entered around the base fits alone, to explain their errors; with
+        ``deferred``, around the fits the evidence needs.
+    deferred : bool, default=False
+        As in :func:`cross_fit`: ``estimators`` of the result is then the
+        function that returns the deployed models.
 
     Returns
     -------
@@ -578,8 +600,9 @@ def fit_evidence(
     )  # fmt: skip
     with nullcontext() if guard is None else guard:
         evidence, estimators = cross_fit(
-            data, pool, splits, refit, settings["metric"], n_jobs, verbose, ensemble
-        )
+            data, pool, splits, refit, settings["metric"], n_jobs, verbose, ensemble,
+            deferred,
+        )  # fmt: skip
     return CrossFit(
         evidence, estimators, pool, notes, describe(splits, refit, ensemble)
     )

@@ -233,10 +233,12 @@ class FairUseBase(MetaEstimatorMixin, BaseEstimator):
         n_groups = encoding.n_groups
         settings = self._settings(base, params)
         settings["blocks"] = variant_blocks(encoding, group_ids)
-        evidence, estimators, pool, notes, estimated_by = fit_evidence(
+        # The fits on all rows go on in the workers while the routes are
+        # chosen and graded; the deployed models are collected last.
+        evidence, deploy, pool, notes, estimated_by = fit_evidence(
             base, X_features, y, group_ids, n_groups, settings=settings,
             n_jobs=self.n_jobs, verbose=self.verbose,
-            guard=self._naming_nonfinite(X_features),
+            guard=self._naming_nonfinite(X_features), deferred=True,
         )  # fmt: skip
         risks = risk_matrix(evidence)
         params = {"min_gain": self.min_gain, "family": self.gate_family}
@@ -258,6 +260,8 @@ class FairUseBase(MetaEstimatorMixin, BaseEstimator):
             n_withheld=int((group_ids < 0).sum()), estimated_by=estimated_by,
             verbose=self.verbose,
         )  # fmt: skip
+        with self._naming_nonfinite(X_features):
+            estimators = deploy()
         self._encoding, self.groups_ = encoding, encoding.groups
         self._candidate_variant = pool.variants.tolist()
         self._candidate_group = pool.groups

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import HEART_GROUPS, random_grouped_data
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, KFold
@@ -304,3 +304,76 @@ def test_base_fits_skip_finiteness_scans_only_on_finite_inputs():
     with pytest.raises(ValueError, match="hold NaN or infinite values"):
         clone(clf).fit(holes, y)
     assert _ConfigRecordingLR.seen and not any(_ConfigRecordingLR.seen)
+
+
+class _CountingLR(LogisticRegression):
+    """A logistic regression that records the number of rows of each fit."""
+
+    rows = []
+
+    def fit(self, X, y, sample_weight=None):
+        _CountingLR.rows.append(len(X))
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_fit_evidence_deferred_fits_on_all_rows_when_asked(world):
+    """Check that deferred evidence is complete before the fits on all rows
+    run, and that collecting them gives the models an eager fit deploys."""
+    X, y, encoding, group_ids = world
+    settings = _settings(encoding, group_ids, y)
+    _CountingLR.rows = []
+    eager = fit_evidence(
+        _CountingLR(), X, y, group_ids, encoding.n_groups, settings=settings
+    )
+    n_fits = len(_CountingLR.rows)
+    _CountingLR.rows = []
+    deferred = fit_evidence(
+        _CountingLR(), X, y, group_ids, encoding.n_groups, settings=settings,
+        deferred=True,
+    )  # fmt: skip
+    assert len(y) not in _CountingLR.rows  # only the fold fits so far
+    assert_array_equal(deferred.evidence.predictions, eager.evidence.predictions)
+    estimators = deferred.estimators()
+    assert len(_CountingLR.rows) == n_fits and len(y) in _CountingLR.rows
+    assert_allclose(estimators["generic"].coef_, eager.estimators["generic"].coef_)
+    for ours, theirs in zip(estimators["decoupled"], eager.estimators["decoupled"]):
+        assert (ours is None) == (theirs is None)
+        if ours is not None:
+            assert_allclose(ours.coef_, theirs.coef_)
+
+
+class _FailsOnAllRows(ClassifierMixin, BaseEstimator):
+    """Fits on NaN (read as zero), except on ``n_rows`` rows, where it fails."""
+
+    def __init__(self, n_rows=0):
+        self.n_rows = n_rows
+
+    def fit(self, X, y):
+        if len(X) == self.n_rows:
+            raise ValueError("this model cannot fit every row.")
+        self.model_ = LogisticRegression().fit(np.nan_to_num(X), y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(np.nan_to_num(X))
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(np.nan_to_num(X))
+
+
+def test_failure_of_a_fit_on_all_rows_still_names_the_nonfinite_column():
+    """Check that the fits on all rows, collected after the routes are
+    chosen, fail with the error that names a feature column holding NaN,
+    and leave the estimator as it was."""
+    X, y = random_grouped_data(0, n=300)
+    X.iloc[5, 0] = np.nan
+    clf = FairUseClassifier(
+        _FailsOnAllRows(n_rows=len(y)), group_columns=["g0", "g1"], cv=3
+    )
+    with pytest.raises(ValueError, match=r"\['f0'\] of X hold NaN") as raised:
+        clf.fit(X, y)
+    assert "cannot fit every row" in str(raised.value)
+    assert not hasattr(clf, "audit_report_")
+    clf.set_params(estimator=_FailsOnAllRows()).fit(X, y)  # the folds alone fit
+    assert hasattr(clf, "audit_report_")
