@@ -395,22 +395,30 @@ def _auc_replicates(y, scores):
         [np.searchsorted(s, p, side="right") for s, p in zip(sorted_neg, positives)]
     )
     ties = (below != upto).any(axis=1)
+    # Integer counts sum exactly: a class's counts add up to its size, so a
+    # credit is at most twice n_neg and the wins at most 2 n_pos n_neg, in 32
+    # bits where that fits, else in 64.
+    fits = 2 * n_neg * positives.shape[1] < np.iinfo(np.int32).max
+    total = np.int32 if fits else np.int64
 
     def risk(counts):
         neg_counts, pos_counts = counts[:, negative], counts[:, ~negative]
         pairs = neg_counts.sum(axis=1, dtype=float) * pos_counts.sum(axis=1)
-        # Integer counts are summed exactly, in 64 bits.
-        total = np.int64 if counts.dtype.kind in "iu" else float
         risks = np.empty((len(counts), len(scores)))
-        # Small integer counts add up in 32 bits (a class's size).
-        kind = np.int32 if counts.dtype.kind in "iu" else counts.dtype
+        integer = counts.dtype.kind in "iu"
+        kind = np.int32 if integer else counts.dtype
+        # Cast once for all candidates: the products then need no casting.
+        pos_counts = pos_counts.astype(total if integer else float)
         cumulative = np.zeros((len(counts), n_neg + 1), dtype=kind)
         for c in range(len(scores)):
-            np.cumsum(neg_counts[:, neg_order[c]], axis=1, out=cumulative[:, 1:])
+            ordered = np.take(neg_counts, neg_order[c], axis=1)
+            np.cumsum(ordered, axis=1, out=cumulative[:, 1:])
             credit = cumulative[:, below[c]]
             if ties[c]:  # twice the credit: below, plus up to and with ties
                 credit += cumulative[:, upto[c]]
-            wins = np.einsum("ij,ij->i", pos_counts, credit, dtype=total)
+            if integer and total is np.int64:
+                credit = credit.astype(np.int64)
+            wins = np.einsum("ij,ij->i", pos_counts, credit)
             risks[:, c] = 1.0 - wins / (2 * pairs if ties[c] else pairs)
         return risks
 

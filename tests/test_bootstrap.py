@@ -72,6 +72,26 @@ def test_replicate_risks_equal_metrics_on_repeated_rows(metric, dtype):
         assert_allclose(risks, [_reference_ece(y, p) for p in proba], atol=1e-12)
 
 
+def test_auc_replicates_of_large_classes_sum_in_64_bits():
+    """Check AUC replicates where twice n_pos * n_neg exceeds 32 bits, for
+    33,000 rows per class: a ranking that is perfect but for ties at the
+    border of the classes (its doubled wins need 64 bits), and a noisy one,
+    against sklearn's AUC with the counts as weights."""
+    rng = np.random.default_rng(0)
+    n = 33_000
+    y = np.repeat([0, 1], n)
+    nearly = (y + np.round(rng.random(2 * n), 2)) / 2  # both classes hold 0.5
+    noisy = np.round(y + rng.normal(size=2 * n), 1)
+    counts = np.hstack(
+        [rng.multinomial(n, np.full(n, 1 / n), size=2) for _ in range(2)]
+    ).astype(np.uint8)
+    replicates = replicate_risks("auc", y, np.stack([nearly, noisy]))(counts)
+    for b in range(2):
+        for c, scores in enumerate([nearly, noisy]):
+            expected = 1 - roc_auc_score(y, scores, sample_weight=counts[b])
+            assert_allclose(replicates[b, c], expected, atol=1e-12)
+
+
 def test_one_byte_counts_never_wrap_around():
     """Check that a block of counts with a row drawn more than 255 times is
     kept in 32 bits rather than wrapped to a small count."""
