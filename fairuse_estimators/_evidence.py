@@ -329,15 +329,24 @@ def fit_tasks(data, train, evaluate, keep):
             full, per_group = data.blocks[variant]
             rows = [per_group[[g]] for g in range(len(per_group))]
             tasks.append(task(variant, None, grouped, full, rows, range(len(rows))))
+    own = _rows_by_group(train, data.group_ids[train], len(data.decoupled))
     for g in np.flatnonzero(data.decoupled):
-        own = train[data.group_ids[train] == g]
-        tasks.append(task("decoupled", g, own, None, [None], [g]))
+        tasks.append(task("decoupled", g, own[g], None, [None], [g]))
     weights = row_weights(data.params)
     for g in np.flatnonzero(data.pooled):
         factor = other_weight(data.group_ids, train, g, weights)
         pooling = (data.weight_key, data.group_ids, g, factor)
         tasks.append(task("partially_pooled", g, train, None, [None], [g], pooling))
     return tasks
+
+
+def _rows_by_group(rows, ids, n_groups):
+    """``rows`` of each group ``0 .. n_groups - 1`` in their order, from one
+    radix sort of their ids rather than one pass over them per group."""
+    small = ids.astype(np.min_scalar_type(-max(n_groups, 1)))
+    order = np.argsort(small, kind="stable")
+    bounds = np.searchsorted(small[order], np.arange(n_groups + 1))
+    return [rows[order[a:b]] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def run_tasks(tasks, what, n_jobs=None, verbose=0):

@@ -385,6 +385,19 @@ def _sorted_levels(values):
         return sorted(levels, key=lambda v: (type(v).__name__, str(v)))
 
 
+def _distinct_keys(keys, n_keys):
+    """Sorted distinct ``keys`` and each key's position among them: by a
+    count of every possible key when there are not many more of them than
+    rows, else by sorting."""
+    if n_keys > max(4096, 4 * len(keys)):
+        distinct = np.unique(keys)
+        return distinct, np.searchsorted(distinct, keys)
+    seen = np.bincount(keys, minlength=int(n_keys)) > 0
+    distinct = np.flatnonzero(seen)
+    position = np.cumsum(seen) - 1
+    return distinct, position[keys]
+
+
 class GroupEncoding:
     """Intersectional group ids for the group columns of ``X``.
 
@@ -403,23 +416,36 @@ class GroupEncoding:
 
         ``names`` are the names of the group columns, used in error messages.
         """
-        missing = np.zeros(len(columns[0]), dtype=bool)
-        for values in columns:
-            missing |= pd.isna(values)
-        self.levels = []
+        # One hashing pass over each column finds its distinct values and
+        # its missing ones (those pd.isna finds); the rest reads the codes.
+        factorized = []
         for values, name in zip(columns, names):
             try:
-                self.levels.append(_sorted_levels(values[~missing]))
+                factorized.append(pd.factorize(values))
+            except TypeError as exc:  # a list or dict cannot be hashed
+                raise not_a_label(name, exc) from exc
+        missing = np.zeros(len(columns[0]), dtype=bool)
+        for found, _ in factorized:
+            missing |= found < 0
+        self.levels = []
+        codes = np.empty((int((~missing).sum()), len(columns)), dtype=np.intp)
+        for j, ((found, distinct), name) in enumerate(zip(factorized, names)):
+            found = found[~missing]
+            # The levels are the values of the rows with every group value.
+            present = np.bincount(found, minlength=len(distinct)) > 0
+            try:
+                self.levels.append(_sorted_levels(distinct[present]))
             except TypeError as exc:
                 raise not_a_label(name, exc) from exc
-        codes = self._level_codes(columns, names)
-        keys = self._keys(codes[~missing])
-        group_keys = np.unique(keys)
+            index = pd.Index(self.levels[j], dtype=object)
+            codes[:, j] = index.get_indexer(pd.Index(distinct, dtype=object))[found]
+        keys = self._keys(codes)
+        group_keys, ids = _distinct_keys(keys, np.prod(self._dims, dtype=float))
         self.group_codes = np.column_stack(
             np.unravel_index(group_keys, self._dims)
         ).astype(np.intp)
         group_ids = np.full(len(missing), WITHHELD, dtype=np.intp)
-        group_ids[~missing] = np.searchsorted(group_keys, keys)
+        group_ids[~missing] = ids
         return group_ids
 
     @property

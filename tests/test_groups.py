@@ -160,3 +160,29 @@ def test_group_encoding_transform_table_and_search_agree(n_levels):
         encoding._searched_ids(encoding._level_codes(columns, names)), expected
     )
     assert {UNSEEN, WITHHELD} <= set(ids.tolist())
+
+
+@pytest.mark.parametrize("n_levels", [3, 40])
+def test_group_ids_follow_sorted_combinations_with_few_or_many_possible(n_levels):
+    """Check group ids against the sorted distinct tuples of the complete
+    rows, with few possible combinations (counted) and with many more
+    combinations than rows (sorted); values seen only beside a missing one
+    are no level."""
+    rng = np.random.default_rng(0)
+    n = 500
+    columns = [
+        np.array([f"v{k:02d}" for k in rng.integers(n_levels, size=n)], dtype=object)
+        for _ in range(3)
+    ]
+    columns[0][:7] = None
+    columns[1][:7] = "only_beside_a_missing_value"
+    ids = GroupEncoding().fit(columns, ["a", "b", "c"])
+    complete = np.arange(n) >= 7
+    rows = [tuple(c[i] for c in columns) for i in np.flatnonzero(complete)]
+    distinct = sorted(set(rows))
+    assert_array_equal(ids[~complete], WITHHELD)
+    assert_array_equal(ids[complete], [distinct.index(r) for r in rows])
+    encoding = GroupEncoding()
+    encoding.fit(columns, ["a", "b", "c"])
+    assert "only_beside_a_missing_value" not in encoding.levels[1]
+    assert encoding.groups == distinct
