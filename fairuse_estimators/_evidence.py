@@ -23,6 +23,7 @@ from sklearn import config_context
 from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, check_cv
 from sklearn.utils.parallel import Parallel, delayed
 
+from ._groups import WITHHELD
 from ._metrics import (
     allocate_evidence,
     class_codes,
@@ -34,6 +35,7 @@ from ._pool import BLOCK_VARIANTS, build_pool, serving
 from ._pooling import other_weight, pooled_groups, weighted_in_every
 from ._variants import (
     candidate_model,
+    candidate_rows,
     deployed_models,
     fit_and_score,
     pooling_key,
@@ -329,24 +331,17 @@ def fit_tasks(data, train, evaluate, keep):
             full, per_group = data.blocks[variant]
             rows = [per_group[[g]] for g in range(len(per_group))]
             tasks.append(task(variant, None, grouped, full, rows, range(len(rows))))
-    own = _rows_by_group(train, data.group_ids[train], len(data.decoupled))
+    # Each group's training rows, from one sort of their ids (shifted to >= 0);
+    # a decoupled group has rows in every training set.
+    own = dict(candidate_rows(data.group_ids[train] - WITHHELD))
     for g in np.flatnonzero(data.decoupled):
-        tasks.append(task("decoupled", g, own[g], None, [None], [g]))
+        tasks.append(task("decoupled", g, train[own[g - WITHHELD]], None, [None], [g]))
     weights = row_weights(data.params)
     for g in np.flatnonzero(data.pooled):
         factor = other_weight(data.group_ids, train, g, weights)
         pooling = (data.weight_key, data.group_ids, g, factor)
         tasks.append(task("partially_pooled", g, train, None, [None], [g], pooling))
     return tasks
-
-
-def _rows_by_group(rows, ids, n_groups):
-    """``rows`` of each group ``0 .. n_groups - 1`` in their order, from one
-    radix sort of their ids rather than one pass over them per group."""
-    small = ids.astype(np.min_scalar_type(-max(n_groups, 1)))
-    order = np.argsort(small, kind="stable")
-    bounds = np.searchsorted(small[order], np.arange(n_groups + 1))
-    return [rows[order[a:b]] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def run_tasks(tasks, what, n_jobs=None, verbose=0):
