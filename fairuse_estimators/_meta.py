@@ -230,24 +230,39 @@ class FairUseBase(MetaEstimatorMixin, BaseEstimator):
         encoding, group_ids = encode_groups(
             columns, names, stacklevel=caller_stacklevel()
         )
-        n_groups = encoding.n_groups
         settings = self._settings(base, params)
         settings["blocks"] = variant_blocks(encoding, group_ids)
         # The fits on all rows go on in the workers while the routes are
         # chosen and graded; the deployed models are collected last.
-        evidence, deploy, pool, notes, estimated_by = fit_evidence(
-            base, X_features, y, group_ids, n_groups, settings=settings,
+        fitted = fit_evidence(
+            base, X_features, y, group_ids, encoding.n_groups, settings=settings,
             n_jobs=self.n_jobs, verbose=self.verbose,
             guard=self._naming_nonfinite(X_features), deferred=True,
         )  # fmt: skip
+        routes = self._route_and_report(fitted, encoding, group_ids, options)
+        with self._naming_nonfinite(X_features):
+            estimators = fitted.estimators()
+        self._encoding, self.groups_ = encoding, encoding.groups
+        self._candidate_variant = fitted.pool.variants.tolist()
+        self._candidate_group = fitted.pool.groups
+        self.estimators_, self._route = estimators, routes
+        return self
+
+    def _route_and_report(self, fitted, encoding, group_ids, options):
+        """The routes chosen on the evidence of ``fitted`` (a ``CrossFit``),
+        and the report, graded on routes chosen out of fold; what grading
+        copies is freed on return, before the models are collected."""
+        evidence, pool = fitted.evidence, fitted.pool
         risks = risk_matrix(evidence)
         params = {"min_gain": self.min_gain, "family": self.gate_family}
         routes, below, record = route(
             self.routing, evidence, risks, pool, options, **params,
             verbose=self.verbose,
         )  # fmt: skip
-        n = np.bincount(evidence.group_ids[evidence.group_ids >= 0], minlength=n_groups)
-        notes = routing_notes(risks, n, notes, below, self.metric, self.min_gain)
+        n = np.bincount(
+            evidence.group_ids[evidence.group_ids >= 0], minlength=encoding.n_groups
+        )
+        notes = routing_notes(risks, n, fitted.notes, below, self.metric, self.min_gain)
         # Graded on routes chosen out of fold, or marked as chosen on a holdout.
         graded, graded_pool, routed, selected = graded_routes(
             self.routing, evidence, pool, routes, options, **params
@@ -255,18 +270,12 @@ class FairUseBase(MetaEstimatorMixin, BaseEstimator):
         models, assignments = audited_models(graded_pool, routed, self.variants)
         self.audit_report_ = audit_models(
             graded, risk_matrix(graded), graded_pool, models, assignments, options,
-            group_columns=names, groups=encoding.groups, variants=self.variants,
-            notes=notes, routes=routes, selected=selected, gate=record.to_lists(),
-            n_withheld=int((group_ids < 0).sum()), estimated_by=estimated_by,
-            verbose=self.verbose,
+            group_columns=self._group_column_names(), groups=encoding.groups,
+            variants=self.variants, notes=notes, routes=routes, selected=selected,
+            gate=record.to_lists(), n_withheld=int((group_ids < 0).sum()),
+            estimated_by=fitted.estimated_by, verbose=self.verbose,
         )  # fmt: skip
-        with self._naming_nonfinite(X_features):
-            estimators = deploy()
-        self._encoding, self.groups_ = encoding, encoding.groups
-        self._candidate_variant = pool.variants.tolist()
-        self._candidate_group = pool.groups
-        self.estimators_, self._route = estimators, routes
-        return self
+        return routes
 
     def _fit_partial(self, base, X_features, y, columns, params, options):
         routing = {"routing": self.routing, "min_gain": self.min_gain,
