@@ -25,6 +25,7 @@ from ._evidence import score_reported
 from ._groups import GroupEncoding, column_values, resolve_group_columns
 from ._metrics import (
     check_metric_support,
+    encode_labels,
     group_risks,
     higher_is_better,
     metric_name,
@@ -44,7 +45,6 @@ from ._stats import (
     check_test_options,
     paired_tests,
 )
-from ._variants import encode_labels
 from ._version import __version__
 
 

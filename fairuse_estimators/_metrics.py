@@ -211,6 +211,19 @@ def label_dtype(n_classes):
     return np.min_scalar_type(-max(n_classes, 1))
 
 
+def encode_labels(values, classes):
+    """Position of each value in the sorted ``classes``, ``-1`` if absent."""
+    values, n = np.asarray(values), len(classes)
+    # Classes that are their own codes (as a base fitted on codes predicts):
+    # two reductions instead of a binary search of every value.
+    own = values.dtype.kind in "iu" and np.array_equal(classes, np.arange(n))
+    if own and (not values.size or (values.min() >= 0 and values.max() < n)):
+        return values.astype(np.intp)
+    codes = np.searchsorted(classes, values)
+    codes = np.minimum(codes, len(classes) - 1)
+    return np.where(classes[codes] == values, codes, -1)
+
+
 def risk_matrix(evidence):
     """The risk ``R[g, c]`` of every candidate on every group's rows.
 

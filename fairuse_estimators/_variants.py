@@ -28,7 +28,7 @@ from sklearn.utils.validation import (
     has_fit_parameter,
 )
 
-from ._metrics import check_metric_support, label_dtype, row_losses
+from ._metrics import check_metric_support, encode_labels, label_dtype, row_losses
 from ._pool import GROUP_VARIANTS
 from ._pooling import scale_weights
 from ._threads import one_blas_thread
@@ -415,14 +415,6 @@ def predict_evidence(estimator, X, kind, classes):
     proba = np.zeros((X.shape[0], len(classes)))
     proba[:, positions] = estimator.predict_proba(X)
     return proba[:, 1] if kind == "score" else proba
-
-
-def encode_labels(values, classes):
-    """Position of each value in the sorted ``classes``, ``-1`` if absent."""
-    values = np.asarray(values)
-    codes = np.searchsorted(classes, values)
-    codes = np.minimum(codes, len(classes) - 1)
-    return np.where(classes[codes] == values, codes, -1)
 
 
 def fit_and_score(

@@ -30,6 +30,7 @@ from fairuse_estimators._metrics import (
     GroupScorer,
     RowLoss,
     allocate_evidence,
+    encode_labels,
     evidence_kind,
     group_risks,
     label_dtype,
@@ -526,3 +527,25 @@ def test_fixed_threshold_classifier_audits_sensitivity_at_that_threshold():
         rates.append(clf.audit(X, y).to_frame()["risk_generic"])
     # A lower threshold flags more patients: fewer false negatives in every group.
     assert (rates[1] < rates[0]).all()
+
+
+@pytest.mark.parametrize(
+    "values, classes",
+    [
+        ([0, 1, 2, 1, 0], [0, 1, 2]),  # the classes are their own codes
+        ([0, 1, 2, -2], [0, 1, 2]),  # codes below them
+        ([0, 1, 5], [0, 1, 2]),  # and above
+        ([0, 2, 2, 7], [0, 2, 7]),  # integers that are not codes
+        ([1.0, 0.0, 0.5], [0, 1]),  # floats
+        (["b", "a", "z"], ["a", "b"]),  # labels
+        (np.array([1, 0, 1], dtype=np.int8), [0.0, 1.0]),
+    ],
+)
+def test_encode_labels_gives_positions_among_the_classes(values, classes):
+    """Check each value's position among the sorted classes, -1 for a value
+    that is none of them, whether or not the values are already codes."""
+    position = {c: k for k, c in enumerate(classes)}
+    expected = [position.get(v, -1) for v in np.asarray(values).tolist()]
+    codes = encode_labels(np.asarray(values), np.asarray(classes))
+    assert codes.dtype == np.intp
+    assert codes.tolist() == expected
